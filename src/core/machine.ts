@@ -1,0 +1,88 @@
+/**
+ * One simulated host: its files, physical frames, kernel profile, seeded RNG and counters. Machines
+ * share nothing, so many can live side by side and each replays identically from its seed.
+ */
+import { PAGE_SIZE, TASK_SIZE } from "./abi/mman.js";
+import { FdTable, FileSystem } from "./fs/file.js";
+import { Rng } from "./lib/rng.js";
+import { FrameTable } from "./mem/frames.js";
+import { AnonVma } from "./mm/anon_vma.js";
+import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
+import { mm_struct } from "./mm/types.js";
+import { type KernelProfile, makeProfile } from "./profile.js";
+import {
+  type Capabilities,
+  DEFAULT_RLIMITS,
+  NO_CAPABILITIES,
+  type Rlimits,
+  task_struct,
+} from "./task/task.js";
+
+export interface MachineOptions {
+  seed?: number | string;
+  profile?: Partial<KernelProfile>;
+}
+
+export interface SpawnOptions {
+  comm?: string;
+  rlimits?: Partial<Rlimits>;
+  caps?: Partial<Capabilities>;
+  personality?: number;
+}
+
+export class Machine {
+  readonly profile: KernelProfile;
+  readonly rng: Rng;
+  readonly fs = new FileSystem();
+  readonly frames = new FrameTable();
+  readonly tasks = new Map<number, task_struct>();
+  /** vm_committed_as: pages charged by VM_ACCOUNT mappings (Committed_AS). */
+  vm_committed_as = 0;
+  private nextPid = 1;
+  private nextMmId = 1;
+  private nextAnonVmaId = 1;
+
+  constructor(opts: MachineOptions = {}) {
+    this.profile = makeProfile(opts.profile);
+    this.rng = new Rng(opts.seed ?? 0);
+  }
+
+  get totalram_pages(): number {
+    return Math.floor(this.profile.ramBytes / PAGE_SIZE);
+  }
+  get total_swap_pages(): number {
+    return Math.floor(this.profile.swapBytes / PAGE_SIZE);
+  }
+
+  mm_alloc(): mm_struct {
+    return new mm_struct(this.nextMmId++, this.profile.stackGuardGapPages * PAGE_SIZE, TASK_SIZE);
+  }
+
+  anon_vma_alloc(parent: AnonVma | null): AnonVma {
+    return new AnonVma(this.nextAnonVmaId++, parent);
+  }
+
+  /**
+   * A task with an empty address space (no VMAs), its mmap layout picked as execve would pick it.
+   * The ELF-like image layout comes with the task lifecycle.
+   */
+  spawnEmpty(opts: SpawnOptions = {}): task_struct {
+    const pid = this.nextPid++;
+    const mm = this.mm_alloc();
+    const task = new task_struct(
+      pid,
+      pid,
+      0,
+      opts.comm ?? "task",
+      mm,
+      new FdTable(),
+      { ...DEFAULT_RLIMITS, ...opts.rlimits },
+      { ...NO_CAPABILITIES, ...opts.caps },
+    );
+    task.personality = opts.personality ?? 0;
+    mm.owner = pid;
+    arch_pick_mmap_layout(this, task, mm);
+    this.tasks.set(pid, task);
+    return task;
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * handle_mm_fault() for one page of a VMA (mm/memory.c): anonymous demand-zero and zero page,
+ * copy-on-write and reuse, page-cache read faults with fault-around and read-around, shared file
+ * and shmem faults, SIGBUS beyond EOF. The caller (GUP, or a user access) has found the VMA and
+ * checked permissions; this decides what gets mapped and counts it.
+ */
+import { PAGE_SIZE } from "../abi/mman.js";
+import type { Inode } from "../fs/file.js";
+import type { Machine } from "../machine.js";
+import { PG_anon, PG_dirty, PG_swapbacked } from "../mem/frames.js";
+import {
+  PTE_DIRTY,
+  PTE_GUARD,
+  PTE_HWPOISON,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_WRITE,
+  PTE_YOUNG,
+  PTRS_PER_PTE,
+  type PteTable,
+} from "./page_table.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, type vm_area_struct } from "./types.js";
+import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "./vm_flags.js";
+
+export const VM_FAULT_OK = 0;
+export const VM_FAULT_MAJOR = 1;
+export const VM_FAULT_SIGBUS = 2;
+export const VM_FAULT_SIGSEGV = 4;
+export const VM_FAULT_OOM = 8;
+export const VM_FAULT_HWPOISON = 16;
+
+/** What a fault did, for counters and events. */
+export type FaultKind = "anon" | "zero" | "cow" | "reuse" | "file" | "shared" | "shmem" | "none";
+
+export interface FaultResult {
+  /** VM_FAULT_* bits. */
+  code: number;
+  kind: FaultKind;
+  /** Pages newly mapped (fault-around maps several). */
+  mapped: number;
+}
+
+const ra_pages = 32; // default read-ahead window (128 KiB): a major fault reads around the page
+
+/** linear_page_index(): the file (or anonymous) page index of addr in vma. */
+export function linear_page_index(vma: vm_area_struct, addr: number): number {
+  return vma.vm_pgoff + (addr - vma.vm_start) / PAGE_SIZE;
+}
+
+/** anon_vma_prepare(): give the VMA an anon_vma, reusing a compatible neighbour's when it can. */
+export function anon_vma_prepare(m: Machine, vma: vm_area_struct): void {
+  if (vma.anon_vma) return;
+  const av = find_mergeable_anon_vma(vma) ?? m.anon_vma_alloc(null);
+  vma.anon_vma = av;
+  vma.anon_vma_chain = [av];
+}
+
+function anon_vma_compatible(a: vm_area_struct, b: vm_area_struct): boolean {
+  return (
+    a.vm_end === b.vm_start &&
+    a.vm_file === b.vm_file &&
+    !((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) &&
+    b.vm_pgoff === a.vm_pgoff + (b.vm_start - a.vm_start) / PAGE_SIZE
+  );
+}
+
+function reusable_anon_vma(old: vm_area_struct, a: vm_area_struct, b: vm_area_struct) {
+  if (anon_vma_compatible(a, b) && old.anon_vma && old.anon_vma_chain.length === 1) return old.anon_vma;
+  return null;
+}
+
+/** find_mergeable_anon_vma(): next first, then prev. */
+function find_mergeable_anon_vma(vma: vm_area_struct) {
+  const mt = vma.vm_mm.mm_mt;
+  const next = mt.next(vma);
+  if (next) {
+    const av = reusable_anon_vma(next, vma, next);
+    if (av) return av;
+  }
+  const prev = mt.prev(vma);
+  if (prev) return reusable_anon_vma(prev, prev, vma);
+  return null;
+}
+
+function counterFor(vma: vm_area_struct, pfnIsAnon: boolean): number {
+  if (pfnIsAnon) return MM_ANONPAGES;
+  return vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+
+/** Install a PTE for pfn and account it (set_pte_at + mm counter + mapcount). */
+function set_pte(
+  mm: mm_struct,
+  m: Machine,
+  t: PteTable,
+  i: number,
+  pfn: number,
+  bits: number,
+  counter: number,
+) {
+  if (t.bits[i] === 0) t.used++;
+  t.pfn[i] = pfn;
+  t.bits[i] = bits;
+  if (!(bits & PTE_SPECIAL)) {
+    m.frames.mapcount[pfn]!++;
+    m.frames.get_page(pfn);
+    mm.rss_stat[counter]!++;
+  }
+}
+
+/** The page-cache frame for index, reading it in on a miss (major); null when beyond EOF. */
+function find_get_page(
+  m: Machine,
+  inode: Inode,
+  index: number,
+  vma: vm_area_struct,
+): { pfn: number; major: boolean } {
+  const hit = inode.i_pages.get(index);
+  if (hit !== undefined) return { pfn: hit, major: false };
+  if (inode.mmapKind === "shmem") {
+    // shmem allocates a zeroed page in its cache: no I/O, so a minor fault.
+    return { pfn: add_to_page_cache(m, inode, index), major: false };
+  }
+  // filemap_fault(): synchronous read-around of ra_pages centred on the page (none for MADV_RANDOM).
+  if (!(vma.vm_flags & VM_RAND_READ)) {
+    const eof = Math.ceil(inode.i_size / PAGE_SIZE);
+    const start = Math.max(0, index - ra_pages / 2);
+    const end = Math.min(eof, start + ra_pages);
+    for (let ix = start; ix < end; ix++) if (!inode.i_pages.has(ix)) add_to_page_cache(m, inode, ix);
+  }
+  const pfn = inode.i_pages.get(index) ?? add_to_page_cache(m, inode, index);
+  return { pfn, major: true };
+}
+
+export function add_to_page_cache(m: Machine, inode: Inode, index: number): number {
+  const pfn = m.frames.alloc(
+    { kind: "file", ino: inode.i_ino },
+    index,
+    inode.mmapKind === "shmem" ? PG_swapbacked : 0,
+  );
+  inode.i_pages.set(index, pfn);
+  return pfn;
+}
+
+/** do_fault_around(): map the cached pages of the fault-around window that are not mapped yet. */
+function do_fault_around(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  addr: number,
+  t: PteTable,
+  inode: Inode,
+): number {
+  const nr_pages = Math.max(1, Math.floor(m.profile.faultAroundBytes / PAGE_SIZE));
+  if (nr_pages <= 1) return 0;
+  const pgoff = linear_page_index(vma, addr);
+  const pte_off = (addr / PAGE_SIZE) % PTRS_PER_PTE;
+  const vma_off = pgoff - vma.vm_pgoff;
+  const from_pte = Math.max(pte_off - (pte_off % nr_pages), pte_off - Math.min(pte_off, vma_off));
+  const to_pte = Math.min(from_pte + nr_pages, PTRS_PER_PTE, pte_off + vma.nr_pages - vma_off) - 1;
+  const eof = Math.ceil(inode.i_size / PAGE_SIZE);
+  const counter = counterFor(vma, false);
+  let mapped = 0;
+  for (let i = from_pte; i <= to_pte; i++) {
+    const idx = pgoff + i - pte_off;
+    if (idx >= eof && inode.mmapKind !== "shmem") break;
+    if (t.bits[i] !== 0) continue;
+    const pfn = inode.i_pages.get(idx);
+    if (pfn === undefined) continue;
+    // Mapped read-only: a later write takes a (write-protect) fault, even for shared mappings.
+    set_pte(mm, m, t, i, pfn, PTE_PRESENT, counter);
+    mapped++;
+  }
+  return mapped;
+}
+
+/**
+ * handle_mm_fault(): fault in the page at addr (page aligned, inside vma) for read or write.
+ * Counts the fault on `task` (min_flt / maj_flt) unless it fails with a signal.
+ */
+export function handle_mm_fault(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  addr: number,
+  write: boolean,
+): FaultResult {
+  const vpn = addr / PAGE_SIZE;
+  const t = mm.pgd.tableAlloc(vpn);
+  const i = vpn % PTRS_PER_PTE;
+  const bits = t.bits[i]!;
+  if (bits & PTE_GUARD) return { code: VM_FAULT_SIGSEGV, kind: "none", mapped: 0 };
+  if (bits & PTE_HWPOISON) return { code: VM_FAULT_HWPOISON, kind: "none", mapped: 0 };
+
+  if (bits & PTE_PRESENT) {
+    if (!write || bits & PTE_WRITE) {
+      // Spurious: already satisfied (another path mapped it). Mark young.
+      t.bits[i] = bits | PTE_YOUNG;
+      return { code: VM_FAULT_OK, kind: "none", mapped: 0 };
+    }
+    return do_wp_page(m, mm, vma, addr, t, i);
+  }
+
+  const inode = vma.vm_file?.inode;
+  if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, t, i, addr, write);
+
+  const index = linear_page_index(vma, addr);
+  if (inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE)) {
+    return { code: VM_FAULT_SIGBUS, kind: "none", mapped: 0 };
+  }
+  const shared = (vma.vm_flags & VM_SHARED) !== 0;
+  if (!write) {
+    // do_read_fault(): fault-around first; it may map the page itself.
+    let mapped = do_fault_around(m, mm, vma, addr, t, inode);
+    if (t.bits[i]! & PTE_PRESENT)
+      return { code: VM_FAULT_OK, kind: inode.mmapKind === "shmem" ? "shmem" : "file", mapped };
+    const { pfn, major } = find_get_page(m, inode, index, vma);
+    set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_YOUNG, counterFor(vma, false));
+    mapped++;
+    return {
+      code: major ? VM_FAULT_MAJOR : VM_FAULT_OK,
+      kind: inode.mmapKind === "shmem" ? "shmem" : "file",
+      mapped,
+    };
+  }
+  const { pfn, major } = find_get_page(m, inode, index, vma);
+  if (shared) {
+    // do_shared_fault(): the page-cache page itself, writable and dirty.
+    m.frames.flags[pfn]! |= PG_dirty;
+    set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
+    return {
+      code: major ? VM_FAULT_MAJOR : VM_FAULT_OK,
+      kind: inode.mmapKind === "shmem" ? "shmem" : "shared",
+      mapped: 1,
+    };
+  }
+  // do_cow_fault(): a private copy of the file page.
+  anon_vma_prepare(m, vma);
+  const np = alloc_anon(m, vma, addr);
+  set_pte(mm, m, t, i, np, anonPteBits(vma), MM_ANONPAGES);
+  m.frames.put_page(np);
+  return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind: "cow", mapped: 1 };
+}
+
+function anonPteBits(vma: vm_area_struct): number {
+  return PTE_PRESENT | PTE_YOUNG | (vma.vm_flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
+}
+
+function alloc_anon(m: Machine, vma: vm_area_struct, addr: number): number {
+  return m.frames.alloc(
+    { kind: "anon", anon_vma: vma.anon_vma!.root.id },
+    linear_page_index(vma, addr),
+    PG_anon | PG_swapbacked | PG_dirty,
+  );
+}
+
+/** do_anonymous_page(): the zero page for reads where the kernel has one, else a new zeroed page. */
+function do_anonymous_page(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  t: PteTable,
+  i: number,
+  addr: number,
+  write: boolean,
+): FaultResult {
+  if (!write && m.profile.zeroPage) {
+    set_pte(mm, m, t, i, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
+    return { code: VM_FAULT_OK, kind: "zero", mapped: 1 };
+  }
+  anon_vma_prepare(m, vma);
+  const pfn = alloc_anon(m, vma, addr);
+  set_pte(mm, m, t, i, pfn, anonPteBits(vma), MM_ANONPAGES);
+  m.frames.put_page(pfn); // the PTE holds the only reference
+  return { code: VM_FAULT_OK, kind: "anon", mapped: 1 };
+}
+
+/** do_wp_page(): a write to a present, write-protected PTE: reuse an exclusive anon page, else copy. */
+function do_wp_page(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  addr: number,
+  t: PteTable,
+  i: number,
+): FaultResult {
+  const pfn = t.pfn[i]!;
+  const bits = t.bits[i]!;
+  const f = m.frames;
+  if (vma.vm_flags & VM_SHARED && !(bits & PTE_SPECIAL)) {
+    // Shared mapping: page_mkwrite, then the same page becomes writable and dirty.
+    f.flags[pfn]! |= PG_dirty;
+    t.bits[i] = bits | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+    return { code: VM_FAULT_OK, kind: "shared", mapped: 0 };
+  }
+  if (!(bits & PTE_SPECIAL) && f.isAnon(pfn) && f._refcount[pfn] === 1 && f.mapcount[pfn] === 1) {
+    t.bits[i] = bits | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+    return { code: VM_FAULT_OK, kind: "reuse", mapped: 0 };
+  }
+  // wp_page_copy(): a new anonymous page replaces the old mapping.
+  anon_vma_prepare(m, vma);
+  const np = alloc_anon(m, vma, addr);
+  if (!(bits & PTE_SPECIAL)) {
+    mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : counterFor(vma, false)]!--;
+    f.mapcount[pfn]!--;
+    f.put_page(pfn);
+  }
+  t.bits[i] = 0;
+  t.used--;
+  set_pte(mm, m, t, i, np, anonPteBits(vma) | PTE_DIRTY, MM_ANONPAGES);
+  f.put_page(np);
+  return { code: VM_FAULT_OK, kind: "cow", mapped: 0 };
+}

@@ -1,0 +1,452 @@
+/**
+ * madvise(2) (mm/madvise.c): global checks, then a walk over the VMAs that skips holes and
+ * reports ENOMEM at the end. Flag-changing advices split and merge through vma_modify(); the
+ * others act on pages (DONTNEED, FREE, REMOVE, WILLNEED, COLD, PAGEOUT, GUARD_*, POPULATE_*).
+ */
+import { EACCES, EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from "../abi/errno.js";
+import {
+  MADV_COLD,
+  MADV_COLLAPSE,
+  MADV_DODUMP,
+  MADV_DOFORK,
+  MADV_DONTDUMP,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
+  MADV_FREE,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
+  MADV_HUGEPAGE,
+  MADV_HWPOISON,
+  MADV_KEEPONFORK,
+  MADV_MERGEABLE,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_RANDOM,
+  MADV_REMOVE,
+  MADV_SEQUENTIAL,
+  MADV_SOFT_OFFLINE,
+  MADV_UNMERGEABLE,
+  MADV_WILLNEED,
+  MADV_WIPEONFORK,
+  PAGE_SIZE,
+  PMD_SIZE,
+} from "../abi/mman.js";
+import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
+import { err, ok, type SysResult } from "../lib/result.js";
+import type { Machine } from "../machine.js";
+import { PG_dirty, PG_lazyfree, PG_referenced } from "../mem/frames.js";
+import type { task_struct } from "../task/task.js";
+import { add_to_page_cache, linear_page_index } from "./fault.js";
+import { faultin_page_range, populate_vma_page_range } from "./gup.js";
+import {
+  PTE_DIRTY,
+  PTE_GUARD,
+  PTE_HWPOISON,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_YOUNG,
+  PTRS_PER_PTE,
+} from "./page_table.js";
+import type { mm_struct, vm_area_struct } from "./types.js";
+import {
+  VM_DONTCOPY,
+  VM_DONTDUMP,
+  VM_DONTEXPAND,
+  VM_DROPPABLE,
+  VM_HUGEPAGE,
+  VM_HUGETLB,
+  VM_IO,
+  VM_LOCKED,
+  VM_MAYBE_GUARD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_MERGEABLE,
+  VM_MIXEDMAP,
+  VM_NOHUGEPAGE,
+  VM_PFNMAP,
+  VM_RAND_READ,
+  VM_SEQ_READ,
+  VM_SHARED,
+  VM_SPECIAL,
+  VM_WIPEONFORK,
+} from "./vm_flags.js";
+import { vm_flags_reset, vma_modify } from "./vma.js";
+import { zap_page_range } from "./zap.js";
+
+const VALID_ADVICE = new Set([
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_REMOVE,
+  MADV_DONTFORK,
+  MADV_DOFORK,
+  MADV_MERGEABLE,
+  MADV_UNMERGEABLE,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_DONTDUMP,
+  MADV_DODUMP,
+  MADV_WIPEONFORK,
+  MADV_KEEPONFORK,
+  MADV_COLD,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_DONTNEED_LOCKED,
+  MADV_COLLAPSE,
+  MADV_HWPOISON,
+  MADV_SOFT_OFFLINE,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
+]);
+
+/** madvise(2). */
+export function sys_madvise(
+  m: Machine,
+  task: task_struct,
+  start: number,
+  len_in: number,
+  behavior: number,
+): SysResult<number> {
+  assertUlong(start, "addr");
+  assertUlong(len_in, "length");
+  if (!VALID_ADVICE.has(behavior)) return err(EINVAL);
+  if (offsetInPage(start)) return err(EINVAL);
+  const len = pageAlignUlong(len_in);
+  if (len_in !== 0 && len === 0) return err(EINVAL);
+  if (len < 0 || start < 0) {
+    // start + len wraps unless both stay far below 2^64; huge ranges can only fail later.
+    const a = len < 0 ? len : start;
+    const b = len < 0 ? start : len;
+    if ((len < 0 && start < 0) || a + b >= 0) return err(EINVAL);
+  }
+  if (len === 0) return ok(0);
+  const end = len < 0 || start < 0 ? 2 ** 64 : start + len;
+  if (behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE)
+    return madvise_inject_error(m, task, start, end, behavior);
+  if (behavior === MADV_POPULATE_READ || behavior === MADV_POPULATE_WRITE) {
+    const r = faultin_page_range(m, task, start, end, behavior === MADV_POPULATE_WRITE);
+    return r < 0 ? err(-r) : ok(0);
+  }
+  const r = madvise_walk_vmas(m, task, task.mm!, start, end, behavior);
+  return r < 0 ? err(-r) : ok(0);
+}
+
+/** madvise_walk_vmas(): visit each VMA piece; holes give ENOMEM at the end, errors stop at once. */
+function madvise_walk_vmas(
+  m: Machine,
+  task: task_struct,
+  mm: mm_struct,
+  start: number,
+  end: number,
+  behavior: number,
+): number {
+  let unmapped_error = 0;
+  let vma = mm.mm_mt.find(start);
+  let prev: vm_area_struct | undefined = vma ? mm.mm_mt.prev(vma) : mm.mm_mt.last();
+  if (vma && start > vma.vm_start) prev = vma;
+  for (;;) {
+    if (!vma) return -ENOMEM;
+    if (start < vma.vm_start) {
+      unmapped_error = -ENOMEM;
+      start = vma.vm_start;
+      if (start >= end) break;
+    }
+    const tmp = Math.min(vma.vm_end, end);
+    const r = madvise_vma_behavior(m, task, mm, vma, prev, start, tmp, behavior);
+    if (r.error) return r.error;
+    prev = r.prev;
+    start = tmp;
+    if (prev && start < prev.vm_end) start = prev.vm_end;
+    if (start >= end) break;
+    vma = prev ? mm.mm_mt.find(prev.vm_end) : mm.mm_mt.find(start);
+  }
+  return unmapped_error;
+}
+
+interface Visit {
+  error: number;
+  prev: vm_area_struct | undefined;
+}
+
+function madvise_vma_behavior(
+  m: Machine,
+  task: task_struct,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  prev: vm_area_struct | undefined,
+  start: number,
+  end: number,
+  behavior: number,
+): Visit {
+  const done = (error: number): Visit => ({ error, prev: vma });
+  switch (behavior) {
+    case MADV_REMOVE:
+      return done(madvise_remove(m, vma, start, end));
+    case MADV_WILLNEED:
+      madvise_willneed(m, vma, start, end);
+      return done(0);
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+      if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return done(-EINVAL);
+      madvise_cold_or_pageout(m, mm, vma, start, end, behavior === MADV_PAGEOUT);
+      return done(0);
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
+    case MADV_FREE: {
+      const forbidden = VM_PFNMAP | (behavior === MADV_DONTNEED_LOCKED ? 0 : VM_LOCKED);
+      if (vma.vm_flags & forbidden) return done(-EINVAL);
+      if (behavior === MADV_FREE) {
+        if (vma.vm_ops !== "anonymous") return done(-EINVAL);
+        madvise_free(m, mm, vma, start, end);
+      } else {
+        zap_page_range(m, mm, vma, start, end, false);
+      }
+      return done(0);
+    }
+    case MADV_COLLAPSE:
+      return done(madvise_collapse(vma, start, end));
+    case MADV_GUARD_INSTALL:
+      if (vma.vm_flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return done(-EINVAL);
+      vma.vm_flags |= VM_MAYBE_GUARD;
+      zap_page_range(m, mm, vma, start, end, false);
+      set_guards(mm, start, end, true);
+      return done(0);
+    case MADV_GUARD_REMOVE:
+      if (vma.vm_flags & (VM_SPECIAL | VM_HUGETLB)) return done(-EINVAL);
+      set_guards(mm, start, end, false);
+      return done(0);
+  }
+  // The advices below change vm_flags, splitting and merging VMAs.
+  let new_flags = vma.vm_flags;
+  switch (behavior) {
+    case MADV_NORMAL:
+      new_flags &= ~(VM_RAND_READ | VM_SEQ_READ);
+      break;
+    case MADV_SEQUENTIAL:
+      new_flags = (new_flags & ~VM_RAND_READ) | VM_SEQ_READ;
+      break;
+    case MADV_RANDOM:
+      new_flags = (new_flags & ~VM_SEQ_READ) | VM_RAND_READ;
+      break;
+    case MADV_DONTFORK:
+      new_flags |= VM_DONTCOPY;
+      break;
+    case MADV_DOFORK:
+      if (new_flags & VM_IO) return done(-EINVAL);
+      new_flags &= ~VM_DONTCOPY;
+      break;
+    case MADV_WIPEONFORK:
+      // Only anonymous private memory can be wiped in the child.
+      if (vma.vm_file || new_flags & VM_SHARED) return done(-EINVAL);
+      new_flags |= VM_WIPEONFORK;
+      break;
+    case MADV_KEEPONFORK:
+      if (new_flags & VM_DROPPABLE) return done(-EINVAL);
+      new_flags &= ~VM_WIPEONFORK;
+      break;
+    case MADV_DONTDUMP:
+      new_flags |= VM_DONTDUMP;
+      break;
+    case MADV_DODUMP:
+      if (new_flags & (VM_SPECIAL | VM_DROPPABLE)) return done(-EINVAL);
+      new_flags &= ~VM_DONTDUMP;
+      break;
+    case MADV_MERGEABLE:
+      // KSM ignores the advice on mappings it cannot merge.
+      if (
+        !(
+          new_flags &
+          (VM_MERGEABLE |
+            VM_SHARED |
+            VM_MAYSHARE |
+            VM_PFNMAP |
+            VM_IO |
+            VM_DONTEXPAND |
+            VM_HUGETLB |
+            VM_MIXEDMAP |
+            VM_DROPPABLE)
+        )
+      )
+        new_flags |= VM_MERGEABLE;
+      break;
+    case MADV_UNMERGEABLE:
+      new_flags &= ~VM_MERGEABLE;
+      break;
+    case MADV_HUGEPAGE:
+      new_flags = (new_flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+      break;
+    case MADV_NOHUGEPAGE:
+      new_flags = (new_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+      break;
+  }
+  if (new_flags === vma.vm_flags) return { error: 0, prev: vma };
+  const r = vma_modify(m, mm, prev, vma, start, end, new_flags);
+  // madvise reports a failed split as EAGAIN (kernel resources temporarily unavailable).
+  if (typeof r === "number") return { error: r === -ENOMEM ? -EAGAIN : r, prev };
+  vm_flags_reset(r.vma, new_flags);
+  void task;
+  return { error: 0, prev: r.vma };
+}
+
+/** MADV_FREE: exclusive anonymous pages become lazily freeable (clean, LazyFree in smaps). */
+function madvise_free(m: Machine, mm: mm_struct, vma: vm_area_struct, start: number, end: number): void {
+  const f = m.frames;
+  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
+    const bits = t.bits[i]!;
+    if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
+    const pfn = t.pfn[i]!;
+    if (!f.isAnon(pfn) || f.mapcount[pfn] !== 1) return;
+    f.flags[pfn] = (f.flags[pfn]! & ~(PG_dirty | PG_referenced)) | PG_lazyfree;
+    t.bits[i] = bits & ~(PTE_DIRTY | PTE_YOUNG);
+  });
+  void vma;
+}
+
+/** MADV_COLD clears the accessed bits; MADV_PAGEOUT also drops clean file pages it may write. */
+function madvise_cold_or_pageout(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  start: number,
+  end: number,
+  pageout: boolean,
+) {
+  const f = m.frames;
+  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
+    const bits = t.bits[i]!;
+    if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
+    t.bits[i] = bits & ~PTE_YOUNG;
+    f.flags[t.pfn[i]!]! &= ~PG_referenced;
+  });
+  if (!pageout) return;
+  const file = vma.vm_file;
+  // Reclaiming file pages needs write permission on the file; anonymous pages need swap (not modelled yet).
+  if (!file?.writable || file.inode.mmapKind === "shmem") return;
+  const inode = file.inode;
+  const victims: number[] = [];
+  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (vpn, t, i) => {
+    const bits = t.bits[i]!;
+    if (!(bits & PTE_PRESENT) || bits & (PTE_SPECIAL | PTE_DIRTY)) return;
+    const pfn = t.pfn[i]!;
+    if (f.isAnon(pfn) || f.flags[pfn]! & PG_dirty || f.mapcount[pfn] !== 1) return;
+    victims.push(vpn);
+  });
+  for (const vpn of victims) {
+    const addr = vpn * PAGE_SIZE;
+    zap_page_range(m, mm, vma, addr, addr + PAGE_SIZE, false);
+    const idx = linear_page_index(vma, addr);
+    const pfn = inode.i_pages.get(idx);
+    if (pfn !== undefined && f.mapcount[pfn] === 0) {
+      inode.i_pages.delete(idx);
+      f.put_page(pfn);
+    }
+  }
+}
+
+/** MADV_REMOVE: punch a hole in the backing shared file (its pages go from every mapping). */
+function madvise_remove(m: Machine, vma: vm_area_struct, start: number, end: number): number {
+  if (vma.vm_flags & VM_LOCKED) return -EINVAL;
+  const file = vma.vm_file;
+  if (!file) return -EINVAL;
+  if ((vma.vm_flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return -EACCES;
+  const inode = file.inode;
+  const first = linear_page_index(vma, start);
+  const last = linear_page_index(vma, end);
+  for (const v of inode.i_mmap) {
+    const other = v as vm_area_struct;
+    const lo = Math.max(first, other.vm_pgoff);
+    const hi = Math.min(last, other.vm_pgoff + other.nr_pages);
+    if (lo >= hi) continue;
+    const s = other.vm_start + (lo - other.vm_pgoff) * PAGE_SIZE;
+    zap_page_range(m, other.vm_mm, other, s, s + (hi - lo) * PAGE_SIZE, false);
+  }
+  for (let idx = first; idx < last; idx++) {
+    const pfn = inode.i_pages.get(idx);
+    if (pfn !== undefined) {
+      inode.i_pages.delete(idx);
+      m.frames.put_page(pfn);
+    }
+  }
+  return 0;
+}
+
+/** MADV_WILLNEED: read file pages into the page cache (no change to the mapping's RSS). */
+function madvise_willneed(m: Machine, vma: vm_area_struct, start: number, end: number): void {
+  const inode = vma.vm_file?.inode;
+  if (!inode || vma.vm_ops === "anonymous" || inode.mmapKind !== "page_cache") return;
+  const eof = Math.ceil(inode.i_size / PAGE_SIZE);
+  const last = Math.min(linear_page_index(vma, end), eof);
+  for (let idx = linear_page_index(vma, start); idx < last; idx++) {
+    if (!inode.i_pages.has(idx)) add_to_page_cache(m, inode, idx);
+  }
+}
+
+/**
+ * MADV_COLLAPSE: without a PMD-aligned 2 MiB piece in an eligible VMA there is nothing to
+ * collapse (EINVAL). Collapsing into a huge page is not modelled: eligible ranges also get EINVAL.
+ */
+function madvise_collapse(vma: vm_area_struct, start: number, end: number): number {
+  const hstart = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
+  const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
+  if (hstart >= hend || vma.vm_flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
+  return -EINVAL;
+}
+
+/** Install or remove guard markers over [start, end): markers replace nothing but empty PTEs. */
+function set_guards(mm: mm_struct, start: number, end: number, install: boolean): void {
+  for (let vpn = start / PAGE_SIZE; vpn < end / PAGE_SIZE; vpn++) {
+    if (install) {
+      const t = mm.pgd.tableAlloc(vpn);
+      const i = vpn % PTRS_PER_PTE;
+      if (t.bits[i] === 0) {
+        t.used++;
+        t.bits[i] = PTE_GUARD;
+      }
+    } else {
+      const t = mm.pgd.table(vpn);
+      if (!t) continue;
+      const i = vpn % PTRS_PER_PTE;
+      if (t.bits[i] === PTE_GUARD) {
+        t.bits[i] = 0;
+        t.used--;
+      }
+    }
+  }
+}
+
+/**
+ * MADV_HWPOISON / MADV_SOFT_OFFLINE (madvise_inject_error): CAP_SYS_ADMIN only. Each page is
+ * faulted in; HWPOISON then replaces it with a poisoned entry (a later access gets SIGBUS).
+ */
+function madvise_inject_error(
+  m: Machine,
+  task: task_struct,
+  start: number,
+  end: number,
+  behavior: number,
+): SysResult<number> {
+  if (!task.caps.CAP_SYS_ADMIN) return err(EPERM);
+  const mm = task.mm!;
+  for (let addr = start; addr < end; addr += PAGE_SIZE) {
+    const vma = mm.mm_mt.find(addr);
+    if (!vma || vma.vm_start > addr) return err(EFAULT);
+    if (populate_vma_page_range(m, task, vma, addr, addr + PAGE_SIZE) < 0) return err(EFAULT);
+    if (behavior === MADV_HWPOISON) {
+      zap_page_range(m, mm, vma, addr, addr + PAGE_SIZE, false);
+      const vpn = addr / PAGE_SIZE;
+      const t = mm.pgd.tableAlloc(vpn);
+      const i = vpn % PTRS_PER_PTE;
+      if (t.bits[i] === 0) t.used++;
+      t.bits[i] = PTE_HWPOISON;
+    }
+  }
+  return ok(0);
+}

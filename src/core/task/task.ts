@@ -1,0 +1,74 @@
+/**
+ * The task_struct fields the address-space calls consult: rlimits, capabilities, personality,
+ * the fd table and fault counters. Lifecycle (fork, clone, execve, exit) lives in task/lifecycle.
+ */
+import type { FdTable } from "../fs/file.js";
+import type { mm_struct } from "../mm/types.js";
+
+/** RLIM_INFINITY. */
+export const RLIM_INFINITY = Number.POSITIVE_INFINITY;
+
+export interface Rlimits {
+  /** RLIMIT_AS, bytes. */
+  AS: number;
+  /** RLIMIT_DATA, bytes (soft) and its hard limit (the Valgrind exception reads it). */
+  DATA: number;
+  DATA_max: number;
+  /** RLIMIT_STACK, bytes. */
+  STACK: number;
+  /** RLIMIT_MEMLOCK, bytes. */
+  MEMLOCK: number;
+}
+
+export const DEFAULT_RLIMITS: Readonly<Rlimits> = Object.freeze({
+  AS: RLIM_INFINITY,
+  DATA: RLIM_INFINITY,
+  DATA_max: RLIM_INFINITY,
+  STACK: 8 * 1024 * 1024,
+  MEMLOCK: 8 * 1024 * 1024,
+});
+
+export interface Capabilities {
+  CAP_IPC_LOCK: boolean;
+  CAP_SYS_RAWIO: boolean;
+  CAP_SYS_ADMIN: boolean;
+}
+
+export const NO_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
+  CAP_IPC_LOCK: false,
+  CAP_SYS_RAWIO: false,
+  CAP_SYS_ADMIN: false,
+});
+
+/** personality(2) bits that matter for memory. */
+export const READ_IMPLIES_EXEC = 0x0400000;
+export const ADDR_NO_RANDOMIZE = 0x0040000;
+export const ADDR_COMPAT_LAYOUT = 0x0200000;
+
+export type TaskState = "running" | "vfork-waiting" | "zombie" | "dead";
+
+export class task_struct {
+  state: TaskState = "running";
+  /** Minor and major faults taken by this task (also those taken on its behalf: populate, mlock). */
+  min_flt = 0;
+  maj_flt = 0;
+  personality = 0;
+  exit_code: number | null = null;
+
+  constructor(
+    readonly pid: number,
+    public tgid: number,
+    public ppid: number,
+    public comm: string,
+    /** The address space, or null once the task has exited. */
+    public mm: mm_struct | null,
+    public files: FdTable,
+    public rlimits: Rlimits,
+    public caps: Capabilities,
+  ) {}
+
+  /** PF_RANDOMIZE: ASLR applies to this task. */
+  randomize(randomize_va_space: number): boolean {
+    return randomize_va_space > 0 && !(this.personality & ADDR_NO_RANDOMIZE);
+  }
+}

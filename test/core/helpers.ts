@@ -1,0 +1,93 @@
+/**
+ * Shared test scaffolding: a machine with this host's kernel profile, a compact picture of an
+ * address space, and a checked call wrapper that runs validate_mm()/validate_machine() after each step.
+ */
+import { expect } from "vitest";
+import { PAGE_SIZE } from "../../src/core/abi/mman.js";
+import type { SysResult } from "../../src/core/lib/result.js";
+import { Machine, type MachineOptions, type SpawnOptions } from "../../src/core/machine.js";
+import type { mm_struct } from "../../src/core/mm/types.js";
+import { validate_machine, validate_mm } from "../../src/core/mm/validate.js";
+import { vmFlagMnemonics } from "../../src/core/mm/vm_flags.js";
+import type { KernelProfile } from "../../src/core/profile.js";
+import type { task_struct } from "../../src/core/task/task.js";
+
+export const PG = PAGE_SIZE;
+/** A window no default layout uses, like the conformance runner's. */
+export const W = 0x100000000000;
+
+/** This machine's kernel: no zero page, no soft-dirty, mmap_min_addr 4096, ASLR off for fixed addresses. */
+export const HOST_PROFILE: Partial<KernelProfile> = {
+  zeroPage: false,
+  softDirty: false,
+  mmapMinAddr: 4096,
+  randomizeVaSpace: 0,
+  ramBytes: 24 * 2 ** 30,
+  swapBytes: 0,
+};
+
+export interface Env {
+  m: Machine;
+  t: task_struct;
+  mm: mm_struct;
+  /** Run a call, validate the machine, return the result. */
+  call<T>(r: SysResult<T>): SysResult<T>;
+  /** Expect success and return the value. */
+  ok<T>(r: SysResult<T>): T;
+  /** Expect failure with errno and validate that nothing broke. */
+  fails(r: SysResult<unknown>, errno: number): void;
+}
+
+export interface EnvOptions {
+  profile?: Partial<KernelProfile>;
+  spawn?: SpawnOptions;
+  machine?: MachineOptions;
+  /** Check that no two neighbours are left mergeable (off for the few Linux paths that do leave them). */
+  checkMergeable?: boolean;
+}
+
+export function env(o: EnvOptions = {}): Env {
+  const m = new Machine({ seed: 1, ...o.machine, profile: { ...HOST_PROFILE, ...o.profile } });
+  const t = m.spawnEmpty(o.spawn);
+  const mm = t.mm!;
+  const check = () => {
+    validate_machine(m, [mm]);
+    validate_mm(m, mm, { checkMergeable: o.checkMergeable ?? true });
+  };
+  return {
+    m,
+    t,
+    mm,
+    call(r) {
+      check();
+      return r;
+    },
+    ok(r) {
+      check();
+      if (!r.ok) throw new Error(`expected success, got errno ${r.errno}`);
+      return r.value;
+    },
+    fails(r, errno) {
+      check();
+      expect(r.ok ? "ok" : r.errno).toBe(errno);
+    },
+  };
+}
+
+/** The VMAs as "start-end flags pgoff [a]" lines, addresses relative to `base` in pages. */
+export function layout(mm: mm_struct, base = W): string[] {
+  const out: string[] = [];
+  for (const v of mm.mm_mt) {
+    const s = (v.vm_start - base) / PG;
+    const e = (v.vm_end - base) / PG;
+    const perms = `${v.vm_flags & 1 ? "r" : "-"}${v.vm_flags & 2 ? "w" : "-"}${v.vm_flags & 4 ? "x" : "-"}${v.vm_flags & 0x80 ? "s" : "p"}`;
+    out.push(`${s}-${e} ${perms} ${v.vm_pgoff - base / PG}${v.anon_vma ? " a" : ""}`);
+  }
+  return out;
+}
+
+/** VmFlags mnemonics of the VMA containing addr. */
+export function flagsAt(mm: mm_struct, addr: number): string {
+  const v = mm.mm_mt.lookup(addr);
+  return v ? vmFlagMnemonics(v.vm_flags).trim() : "";
+}
