@@ -8,7 +8,7 @@ import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
 import { AnonVma } from "./mm/anon_vma.js";
 import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
-import { mm_struct } from "./mm/types.js";
+import { MMF_DISABLE_THP, mm_struct } from "./mm/types.js";
 import { type KernelProfile, makeProfile } from "./profile.js";
 import {
   type Capabilities,
@@ -28,6 +28,8 @@ export interface SpawnOptions {
   rlimits?: Partial<Rlimits>;
   caps?: Partial<Capabilities>;
   personality?: number;
+  /** prctl(PR_SET_THP_DISABLE) before the first mapping. */
+  thpDisabled?: boolean;
 }
 
 export class Machine {
@@ -81,6 +83,7 @@ export class Machine {
     );
     task.personality = opts.personality ?? 0;
     mm.owner = pid;
+    if (opts.thpDisabled) mm.flags |= MMF_DISABLE_THP;
     arch_pick_mmap_layout(this, task, mm);
     this.tasks.set(pid, task);
     return task;

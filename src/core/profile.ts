@@ -34,6 +34,8 @@ export interface KernelProfile {
   stackGuardGapPages: number;
   /** vm.legacy_va_layout: bottom-up mmap layout for new processes. */
   legacyVaLayout: boolean;
+  /** CONFIG_MEMORY_FAILURE: MADV_HWPOISON and MADV_SOFT_OFFLINE exist (else they are EINVAL). */
+  memoryFailure: boolean;
   /** CONFIG_MEM_SOFT_DIRTY: new VMAs get VM_SOFTDIRTY (smaps "sd"). */
   softDirty: boolean;
   /** Protection keys: PROT_EXEC-only mappings become execute-only (reads fault with SEGV_PKUERR). */
@@ -62,6 +64,7 @@ export const STOCK_PROFILE: Readonly<KernelProfile> = Object.freeze({
   legacyVaLayout: false,
   pku: false,
   softDirty: true,
+  memoryFailure: true,
   ramBytes: 8 * 2 ** 30,
   swapBytes: 2 * 2 ** 30,
 });

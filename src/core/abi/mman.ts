@@ -38,8 +38,16 @@ export const MAP_HUGETLB = 0x40000;
 export const MAP_SYNC = 0x80000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
 export const MAP_UNINITIALIZED = 0x4000000;
-/** The flags a plain MAP_SHARED mapping keeps (LEGACY_MAP_MASK); others are silently dropped. */
+/** MAP_HUGE_SHIFT / MAP_HUGE_MASK: the huge page size log in bits 26..31. */
+export const MAP_HUGE_SHIFT = 26;
+export const MAP_HUGE_MASK = 0x3f;
+/**
+ * The flags a plain MAP_SHARED mapping keeps (LEGACY_MAP_MASK); others are silently dropped, and
+ * MAP_SHARED_VALIDATE refuses them. It includes MAP_32BIT and the huge-size bits (observed).
+ */
 export const LEGACY_MAP_MASK =
+  ((MAP_HUGE_MASK << MAP_HUGE_SHIFT) >>> 0) |
+  MAP_32BIT |
   MAP_SHARED |
   MAP_PRIVATE |
   MAP_FIXED |

@@ -74,8 +74,9 @@ export class FileSystem {
   ) {
     this.nextIno = firstIno;
     this.byPath.set("/", new Inode(2, "directory", "none", "/", 4096, dev));
-    this.byPath.set("/dev/zero", new Inode(5, "chardev", "dev_zero", "/dev/zero", 0, [0, 6]));
-    this.byPath.set("/dev/null", new Inode(4, "chardev", "none", "/dev/null", 0, [0, 6]));
+    // devtmpfs numbers as seen on the development machines (/dev/zero maps as "00:06 4").
+    this.byPath.set("/dev/zero", new Inode(4, "chardev", "dev_zero", "/dev/zero", 0, [0, 6]));
+    this.byPath.set("/dev/null", new Inode(5, "chardev", "none", "/dev/null", 0, [0, 6]));
   }
 
   lookup(path: string): Inode | undefined {

@@ -13,6 +13,8 @@ export const PG_mlocked = 1 << 4;
 export const PG_swapbacked = 1 << 5;
 export const PG_zero = 1 << 6; // the shared zero page
 export const PG_lazyfree = 1 << 7; // MADV_FREE'd, clean: may be dropped instead of swapped
+/** Part of a PMD-sized (2 MiB) anonymous huge page: AnonHugePages in smaps. */
+export const PG_thp = 1 << 8;
 
 /** What a frame belongs to: an anon_vma root id (anon) or an inode number (page cache). */
 export type FrameOwner = { kind: "anon"; anon_vma: number } | { kind: "file"; ino: number };

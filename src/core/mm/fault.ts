@@ -167,7 +167,7 @@ function do_fault_around(
     const pfn = inode.i_pages.get(idx);
     if (pfn === undefined) continue;
     // Mapped read-only: a later write takes a (write-protect) fault, even for shared mappings.
-    set_pte(mm, m, t, i, pfn, PTE_PRESENT, counter);
+    set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_YOUNG, counter);
     mapped++;
   }
   return mapped;
@@ -211,16 +211,18 @@ export function handle_mm_fault(
   if (!write) {
     // do_read_fault(): fault-around first; it may map the page itself.
     let mapped = do_fault_around(m, mm, vma, addr, t, inode);
-    if (t.bits[i]! & PTE_PRESENT)
-      return { code: VM_FAULT_OK, kind: inode.mmapKind === "shmem" ? "shmem" : "file", mapped };
+    const kind = inode.mmapKind === "shmem" ? "shmem" : "file";
+    if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_OK, kind, mapped };
     const { pfn, major } = find_get_page(m, inode, index, vma);
+    if (major) {
+      // The I/O drops the lock and the fault is retried (counted once, as major): the retry's
+      // fault-around maps the page together with the neighbours read-around brought in.
+      mapped += do_fault_around(m, mm, vma, addr, t, inode);
+      if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_MAJOR, kind, mapped };
+    }
     set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_YOUNG, counterFor(vma, false));
     mapped++;
-    return {
-      code: major ? VM_FAULT_MAJOR : VM_FAULT_OK,
-      kind: inode.mmapKind === "shmem" ? "shmem" : "file",
-      mapped,
-    };
+    return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped };
   }
   const { pfn, major } = find_get_page(m, inode, index, vma);
   if (shared) {
@@ -245,11 +247,12 @@ function anonPteBits(vma: vm_area_struct): number {
   return PTE_PRESENT | PTE_YOUNG | (vma.vm_flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
 }
 
+/** A new anonymous page: clean until a PTE maps it dirty (smaps counts PTE or page dirtiness). */
 function alloc_anon(m: Machine, vma: vm_area_struct, addr: number): number {
   return m.frames.alloc(
     { kind: "anon", anon_vma: vma.anon_vma!.root.id },
     linear_page_index(vma, addr),
-    PG_anon | PG_swapbacked | PG_dirty,
+    PG_anon | PG_swapbacked,
   );
 }
 

@@ -6,6 +6,7 @@
 import { EFAULT, EINVAL, ENOMEM } from "../abi/errno.js";
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
+import { PG_dirty, PG_referenced } from "../mem/frames.js";
 import type { task_struct } from "../task/task.js";
 import {
   handle_mm_fault,
@@ -15,7 +16,7 @@ import {
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
 } from "./fault.js";
-import { PTE_PRESENT, PTE_WRITE } from "./page_table.js";
+import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
 import {
   VM_ACCESS_FLAGS,
@@ -52,13 +53,24 @@ function check_vma_flags(vma: vm_area_struct, gup_flags: number): boolean {
   return true;
 }
 
-/** follow_page(): is the page already mapped as this access needs? */
-function page_present(mm: mm_struct, addr: number, write: boolean): boolean {
+/**
+ * follow_page() with FOLL_TOUCH: is the page already mapped as this access needs? A page found
+ * for writing is marked dirty (unless its PTE already is), as GUP's touch does.
+ */
+function follow_page(m: Machine, mm: mm_struct, addr: number, write: boolean): boolean {
   const vpn = addr / PAGE_SIZE;
   const t = mm.pgd.table(vpn);
   if (!t) return false;
-  const bits = t.bits[vpn % 512]!;
-  return (bits & PTE_PRESENT) !== 0 && (!write || (bits & PTE_WRITE) !== 0);
+  const i = vpn % 512;
+  const bits = t.bits[i]!;
+  if (!(bits & PTE_PRESENT) || (write && !(bits & PTE_WRITE))) return false;
+  if (!(bits & PTE_SPECIAL)) {
+    const f = m.frames;
+    const pfn = t.pfn[i]!;
+    if (write && !(bits & PTE_DIRTY)) f.flags[pfn]! |= PG_dirty;
+    f.flags[pfn]! |= PG_referenced;
+  }
+  return true;
 }
 
 /**
@@ -78,7 +90,7 @@ function get_user_pages_vma(
   const write = (gup_flags & FOLL_WRITE) !== 0;
   let done = 0;
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
-    if (!page_present(mm, addr, write)) {
+    if (!follow_page(m, mm, addr, write)) {
       const r = handle_mm_fault(m, mm, vma, addr, write);
       if (r.code & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON)) return done ? done : -EFAULT;
       if (r.code & VM_FAULT_OOM) return done ? done : -ENOMEM;

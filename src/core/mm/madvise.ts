@@ -38,9 +38,9 @@ import {
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
-import { PG_dirty, PG_lazyfree, PG_referenced } from "../mem/frames.js";
+import { PG_anon, PG_dirty, PG_lazyfree, PG_referenced, PG_swapbacked, PG_thp } from "../mem/frames.js";
 import type { task_struct } from "../task/task.js";
-import { add_to_page_cache, linear_page_index } from "./fault.js";
+import { add_to_page_cache, anon_vma_prepare, linear_page_index } from "./fault.js";
 import { faultin_page_range, populate_vma_page_range } from "./gup.js";
 import {
   PTE_DIRTY,
@@ -48,10 +48,11 @@ import {
   PTE_HWPOISON,
   PTE_PRESENT,
   PTE_SPECIAL,
+  PTE_WRITE,
   PTE_YOUNG,
   PTRS_PER_PTE,
 } from "./page_table.js";
-import type { mm_struct, vm_area_struct } from "./types.js";
+import { MM_ANONPAGES, MMF_DISABLE_THP, type mm_struct, type vm_area_struct } from "./types.js";
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -73,6 +74,7 @@ import {
   VM_SHARED,
   VM_SPECIAL,
   VM_WIPEONFORK,
+  VM_WRITE,
 } from "./vm_flags.js";
 import { vm_flags_reset, vma_modify } from "./vma.js";
 import { zap_page_range } from "./zap.js";
@@ -118,6 +120,8 @@ export function sys_madvise(
   assertUlong(start, "addr");
   assertUlong(len_in, "length");
   if (!VALID_ADVICE.has(behavior)) return err(EINVAL);
+  if ((behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE) && !m.profile.memoryFailure)
+    return err(EINVAL);
   if (offsetInPage(start)) return err(EINVAL);
   const len = pageAlignUlong(len_in);
   if (len_in !== 0 && len === 0) return err(EINVAL);
@@ -149,7 +153,8 @@ function madvise_walk_vmas(
   behavior: number,
 ): number {
   let unmapped_error = 0;
-  let vma = mm.mm_mt.find(start);
+  // A start at or above 2^63 has no VMA at or after it.
+  let vma = start < 0 ? undefined : mm.mm_mt.find(start);
   let prev: vm_area_struct | undefined = vma ? mm.mm_mt.prev(vma) : mm.mm_mt.last();
   if (vma && start > vma.vm_start) prev = vma;
   for (;;) {
@@ -212,10 +217,12 @@ function madvise_vma_behavior(
       return done(0);
     }
     case MADV_COLLAPSE:
-      return done(madvise_collapse(vma, start, end));
+      return done(madvise_collapse(m, mm, vma, start, end));
     case MADV_GUARD_INSTALL:
       if (vma.vm_flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return done(-EINVAL);
       vma.vm_flags |= VM_MAYBE_GUARD;
+      // Page tables now hold markers: the VMA gets an anon_vma so that fork copies them (observed).
+      anon_vma_prepare(m, vma);
       zap_page_range(m, mm, vma, start, end, false);
       set_guards(mm, start, end, true);
       return done(0);
@@ -310,7 +317,12 @@ function madvise_free(m: Machine, mm: mm_struct, vma: vm_area_struct, start: num
   void vma;
 }
 
-/** MADV_COLD clears the accessed bits; MADV_PAGEOUT also drops clean file pages it may write. */
+/**
+ * MADV_COLD clears the accessed bits. MADV_PAGEOUT also reclaims what reclaim could take without
+ * swap: clean lazily-freed anonymous pages are discarded; pages of a file the caller may write are
+ * unmapped (dirty ones are written back and stay cached, clean ones leave the cache). Anonymous
+ * pages that need swap stay (swap-out comes with the memory-pressure model).
+ */
 function madvise_cold_or_pageout(
   m: Machine,
   mm: mm_struct,
@@ -320,31 +332,36 @@ function madvise_cold_or_pageout(
   pageout: boolean,
 ) {
   const f = m.frames;
-  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
-    const bits = t.bits[i]!;
-    if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
-    t.bits[i] = bits & ~PTE_YOUNG;
-    f.flags[t.pfn[i]!]! &= ~PG_referenced;
-  });
-  if (!pageout) return;
-  const file = vma.vm_file;
-  // Reclaiming file pages needs write permission on the file; anonymous pages need swap (not modelled yet).
-  if (!file?.writable || file.inode.mmapKind === "shmem") return;
-  const inode = file.inode;
   const victims: number[] = [];
+  const file = vma.vm_file;
+  const fileOk =
+    !!file && vma.vm_ops !== "anonymous" && file.writable && file.inode.mmapKind === "page_cache";
   mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (vpn, t, i) => {
     const bits = t.bits[i]!;
-    if (!(bits & PTE_PRESENT) || bits & (PTE_SPECIAL | PTE_DIRTY)) return;
+    if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
     const pfn = t.pfn[i]!;
-    if (f.isAnon(pfn) || f.flags[pfn]! & PG_dirty || f.mapcount[pfn] !== 1) return;
-    victims.push(vpn);
+    t.bits[i] = bits & ~PTE_YOUNG;
+    f.flags[pfn]! &= ~PG_referenced;
+    if (!pageout || f.mapcount[pfn] !== 1) return;
+    if (f.isAnon(pfn)) {
+      if (f.flags[pfn]! & PG_lazyfree && !(bits & PTE_DIRTY) && !(f.flags[pfn]! & PG_dirty))
+        victims.push(vpn);
+    } else if (fileOk) victims.push(vpn);
   });
   for (const vpn of victims) {
     const addr = vpn * PAGE_SIZE;
+    const t = mm.pgd.table(vpn)!;
+    const pfn = t.pfn[vpn % PTRS_PER_PTE]!;
+    const wasDirty = (t.bits[vpn % PTRS_PER_PTE]! & PTE_DIRTY) !== 0 || (f.flags[pfn]! & PG_dirty) !== 0;
+    const anon = f.isAnon(pfn);
     zap_page_range(m, mm, vma, addr, addr + PAGE_SIZE, false);
+    if (anon) continue;
+    const inode = file!.inode;
     const idx = linear_page_index(vma, addr);
-    const pfn = inode.i_pages.get(idx);
-    if (pfn !== undefined && f.mapcount[pfn] === 0) {
+    if (wasDirty) {
+      // Written back: clean, still cached.
+      f.flags[pfn]! &= ~PG_dirty;
+    } else if (inode.i_pages.get(idx) === pfn && f.mapcount[pfn] === 0) {
       inode.i_pages.delete(idx);
       f.put_page(pfn);
     }
@@ -390,14 +407,72 @@ function madvise_willneed(m: Machine, vma: vm_area_struct, start: number, end: n
 }
 
 /**
- * MADV_COLLAPSE: without a PMD-aligned 2 MiB piece in an eligible VMA there is nothing to
- * collapse (EINVAL). Collapsing into a huge page is not modelled: eligible ranges also get EINVAL.
+ * MADV_COLLAPSE: every 2 MiB-aligned block of the range inside an eligible VMA becomes a huge
+ * page: its missing pages are allocated (zeroed) and all 512 are marked PG_thp. A block with no
+ * page present cannot be collapsed (EINVAL, as khugepaged's max_ptes_none check); a range with no
+ * whole block does nothing and succeeds (observed).
  */
-function madvise_collapse(vma: vm_area_struct, start: number, end: number): number {
-  const hstart = Math.ceil(start / PMD_SIZE) * PMD_SIZE;
-  const hend = Math.floor(end / PMD_SIZE) * PMD_SIZE;
-  if (hstart >= hend || vma.vm_flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
-  return -EINVAL;
+function madvise_collapse(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  start: number,
+  end: number,
+): number {
+  if (!thp_collapse_allowed(mm, vma)) return -EINVAL;
+  const hstart = Math.max(
+    Math.ceil(start / PMD_SIZE) * PMD_SIZE,
+    Math.ceil(vma.vm_start / PMD_SIZE) * PMD_SIZE,
+  );
+  const hend = Math.min(Math.floor(end / PMD_SIZE) * PMD_SIZE, Math.floor(vma.vm_end / PMD_SIZE) * PMD_SIZE);
+  let result = 0;
+  for (let b = hstart; b + PMD_SIZE <= hend; b += PMD_SIZE) {
+    let present = 0;
+    mm.pgd.forEach(b / PAGE_SIZE, (b + PMD_SIZE) / PAGE_SIZE, (_vpn, t, i) => {
+      if (t.bits[i]! & PTE_PRESENT && !(t.bits[i]! & PTE_SPECIAL)) present++;
+    });
+    if (present === 0) {
+      result = -EINVAL;
+      continue;
+    }
+    anon_vma_prepare(m, vma);
+    const f = m.frames;
+    for (let addr = b; addr < b + PMD_SIZE; addr += PAGE_SIZE) {
+      const vpn = addr / PAGE_SIZE;
+      const t = mm.pgd.tableAlloc(vpn);
+      const i = vpn % PTRS_PER_PTE;
+      const bits = t.bits[i]!;
+      if (bits & PTE_PRESENT && !(bits & PTE_SPECIAL)) {
+        f.flags[t.pfn[i]!]! |= PG_thp;
+        continue;
+      }
+      if (bits & (PTE_GUARD | PTE_HWPOISON)) continue;
+      const pfn = f.alloc(
+        { kind: "anon", anon_vma: vma.anon_vma!.root.id },
+        linear_page_index(vma, addr),
+        PG_anon | PG_swapbacked | PG_thp,
+      );
+      if (bits === 0) t.used++;
+      t.pfn[i] = pfn;
+      t.bits[i] = PTE_PRESENT | PTE_YOUNG | (vma.vm_flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
+      f.mapcount[pfn] = 1;
+      mm.rss_stat[MM_ANONPAGES]!++;
+    }
+  }
+  return result;
+}
+
+/**
+ * thp_vma_allowable_order() for a forced collapse: private anonymous memory that has an anon_vma,
+ * can hold a PMD-aligned 2 MiB page, and has not opted out (VM_NOHUGEPAGE, PR_SET_THP_DISABLE).
+ */
+function thp_collapse_allowed(mm: mm_struct, vma: vm_area_struct): boolean {
+  if (mm.flags & MMF_DISABLE_THP) return false;
+  if (vma.vm_ops !== "anonymous" || vma.vm_flags & (VM_SHARED | VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB))
+    return false;
+  if (!vma.anon_vma) return false;
+  const haddr = Math.floor(vma.vm_end / PMD_SIZE) * PMD_SIZE - PMD_SIZE;
+  return haddr >= vma.vm_start;
 }
 
 /** Install or remove guard markers over [start, end): markers replace nothing but empty PTEs. */

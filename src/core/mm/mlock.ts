@@ -4,7 +4,7 @@
  */
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from "../abi/errno.js";
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT, PAGE_SIZE } from "../abi/mman.js";
-import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
+import { assertUlong, offsetInPage, pageAlignUlong, ulongAdd } from "../abi/ulong.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import type { task_struct } from "../task/task.js";
@@ -62,13 +62,12 @@ function do_mlock(
   locked += mm.locked_vm;
   if (locked > lock_limit && !task.caps.CAP_IPC_LOCK) {
     // Pages already locked in the range do not count twice.
-    if (len >= 0) locked -= count_mm_mlocked_page_nr(mm, start, len);
+    if (len >= 0 && start >= 0) locked -= count_mm_mlocked_page_nr(mm, start, len);
     if (locked > lock_limit) return err(ENOMEM);
   }
-  // end < start: the range wraps.
-  if (len < 0 && start + len >= 0) return err(EINVAL);
-  if (len < 0) return err(ENOMEM);
-  const e = apply_vma_lock_flags(m, mm, start, len, flags);
+  const end = range_end(start, len);
+  if (end === null) return err(EINVAL);
+  const e = apply_vma_lock_flags(m, mm, start, end, flags);
   if (e) return err(-e);
   const p = __mm_populate(m, task, start, len, false);
   if (p < 0) return err(__mlock_posix_error_return(-p));
@@ -86,11 +85,20 @@ function __mlock_posix_error_return(e: number): number {
  * apply_vma_lock_flags(): set or clear the lock bits VMA by VMA; a hole ends the walk with ENOMEM,
  * keeping the VMAs already changed.
  */
-function apply_vma_lock_flags(m: Machine, mm: mm_struct, start: number, len: number, flags: number): number {
-  const end = start + len;
-  if (end < start) return -EINVAL;
+/**
+ * start + len as u64: null when it wraps (end < start), a value past every address (2^64) when the
+ * range reaches beyond what safe integers hold (it can only end in a hole).
+ */
+function range_end(start: number, len: number): number | null {
+  if (len === 0) return start;
+  const end = ulongAdd(start, len);
+  if (end === null) return null;
+  return end < 0 ? 2 ** 64 : end;
+}
+
+function apply_vma_lock_flags(m: Machine, mm: mm_struct, start: number, end: number, flags: number): number {
   if (end === start) return 0;
-  let vma = mm.mm_mt.find(start);
+  let vma = start < 0 ? undefined : mm.mm_mt.find(start);
   if (!vma || vma.vm_start > start) return -ENOMEM;
   let prev: vm_area_struct | undefined = mm.mm_mt.prev(vma);
   if (start > vma.vm_start) prev = vma;
@@ -159,8 +167,9 @@ export function sys_munlock(m: Machine, task: task_struct, start: number, len: n
   assertUlong(start, "addr");
   assertUlong(len, "len");
   const r = mlock_range(start, len);
-  if (r.len < 0) return err(r.start + r.len >= 0 ? EINVAL : ENOMEM);
-  const e = apply_vma_lock_flags(m, task.mm!, r.start, r.len, 0);
+  const end = range_end(r.start, r.len);
+  if (end === null) return err(EINVAL);
+  const e = apply_vma_lock_flags(m, task.mm!, r.start, end, 0);
   return e ? err(-e) : ok(0);
 }
 

@@ -21,6 +21,8 @@ import {
   MAP_DROPPABLE,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
+  MAP_HUGE_MASK,
+  MAP_HUGE_SHIFT,
   MAP_HUGETLB,
   MAP_LOCKED,
   MAP_NONBLOCK,
@@ -77,9 +79,6 @@ import {
 } from "./vm_flags.js";
 import { __split_vma, vm_area_new, vma_link, vma_merge_new_range, vma_unlink } from "./vma.js";
 import { free_pgtables, hole_around, zap_page_range } from "./zap.js";
-
-const MAP_HUGE_SHIFT = 26;
-const MAP_HUGE_MASK = 0x3f;
 
 /** The VMAs an unmap of [start, end) will remove, after splitting the partially covered ones. */
 export interface MunmapGather {
@@ -156,14 +155,20 @@ export function do_munmap(m: Machine, mm: mm_struct, start: number, end: number)
   return 0;
 }
 
+/** do_vmi_munmap(): munmap's argument checks, then the unmap. Lengths are u64 (2^64 = past everything). */
+export function do_vmi_munmap(m: Machine, mm: mm_struct, start: number, len: number): number {
+  if (offsetInPage(start) || ulongGt(start, TASK_SIZE) || len >= 2 ** 64 || ulongGt(len, TASK_SIZE - start))
+    return -EINVAL;
+  const alen = pageAlignUlong(len);
+  if (alen === 0) return -EINVAL;
+  return do_munmap(m, mm, start, start + alen);
+}
+
 /** munmap(2). */
 export function sys_munmap(m: Machine, task: task_struct, start: number, len: number): SysResult<number> {
   assertUlong(start, "addr");
   assertUlong(len, "length");
-  if (offsetInPage(start) || ulongGt(start, TASK_SIZE) || ulongGt(len, TASK_SIZE - start)) return err(EINVAL);
-  const alen = pageAlignUlong(len);
-  if (alen === 0) return err(EINVAL);
-  const r = do_munmap(m, task.mm!, start, start + alen);
+  const r = do_vmi_munmap(m, task.mm!, start, len);
   return r < 0 ? err(-r) : ok(0);
 }
 
@@ -224,12 +229,9 @@ export function do_mmap_syscall(
   fd: number,
   off: number,
 ): SysResult<MmapOutcome> {
-  for (const [v, n] of [
-    [addr, "addr"],
-    [len, "length"],
-    [off, "offset"],
-  ] as const)
-    assertUlong(v, n);
+  assertUlong(addr, "addr");
+  assertUlong(len, "length");
+  assertUlong(off, "offset");
   prot = prot >>> 0;
   flags = flags >>> 0;
   if (offsetInPage(off)) return err(EINVAL);
@@ -240,10 +242,23 @@ export function do_mmap_syscall(
     if (!file || file.f_flags & O_PATH) return err(EBADF);
     if (flags & MAP_HUGETLB) return err(EINVAL);
   } else if (flags & MAP_HUGETLB) {
+    // Anonymous hugetlb memory comes from a hugetlbfs file. Simulated machines have no huge page
+    // pool, so what can be checked is checked and the rest fails as an empty pool does (ENOMEM).
     const log = (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
     if (log !== 0 && log !== 21 && log !== 30) return err(EINVAL);
-    // No hugetlb pool is configured on a simulated machine.
-    if (len !== 0) return err(ENOMEM);
+    const hsize = log === 30 ? 2 ** 30 : 2 ** 21;
+    const hlen = len < 0 ? 0 : Math.ceil(len / hsize) * hsize;
+    if (hlen === 0) return err(EINVAL);
+    if (hlen > TASK_SIZE) return err(ENOMEM);
+    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+      // hugetlb_get_unmapped_area(): a fixed address must be huge-page aligned.
+      if (addr < 0 || addr > TASK_SIZE - hlen) return err(ENOMEM);
+      if (addr % hsize) return err(EINVAL);
+    }
+    // file_mmap_ok() on the hugetlbfs file, then hugetlbfs_file_mmap(): offset alignment, reservation.
+    if (pgoff > Math.floor((MAX_LFS_FILESIZE - hlen) / PAGE_SIZE)) return err(EOVERFLOW);
+    if (pgoff % (hsize / PAGE_SIZE)) return err(EINVAL);
+    return err(ENOMEM);
   }
   const populate = { len: 0 };
   const res = do_mmap(m, task, file, addr, len, prot, flags, pgoff, populate);
@@ -297,8 +312,8 @@ export function do_mmap(
     const type = flags & MAP_TYPE;
     if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
       // MAP_SHARED drops unknown flags for compatibility; MAP_SHARED_VALIDATE refuses them.
-      if (type === MAP_SHARED) flags &= LEGACY_MAP_MASK;
-      if (flags & ~LEGACY_MAP_MASK) return err(EOPNOTSUPP);
+      if (type === MAP_SHARED) flags = (flags & LEGACY_MAP_MASK) >>> 0;
+      if ((flags & ~LEGACY_MAP_MASK) >>> 0) return err(EOPNOTSUPP);
       if (prot & PROT_WRITE) {
         if (!file.writable) return err(EACCES);
         if (inode.attrs.swapfile) return err(ETXTBSY);

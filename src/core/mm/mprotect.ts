@@ -44,7 +44,9 @@ export function sys_mprotect(
 ): SysResult<number> {
   assertUlong(start, "addr");
   assertUlong(len, "len");
-  prot = prot >>> 0;
+  // prot is an unsigned long: bits above 31 are unknown bits (EINVAL below), not truncated away.
+  const high = prot < 0 || prot >= 2 ** 32;
+  prot = Number(BigInt.asUintN(32, BigInt(prot)));
   const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
   if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return err(EINVAL);
@@ -62,7 +64,7 @@ export function sys_mprotect(
   } else {
     end = start + alen;
   }
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return err(EINVAL);
+  if (high || prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return err(EINVAL);
   const rier = (task.personality & READ_IMPLIES_EXEC) !== 0 && (prot & PROT_READ) !== 0;
   const mm = task.mm!;
   let vma = start < 0 ? undefined : mm.mm_mt.find(start);

@@ -25,7 +25,7 @@ import {
   vm_unacct_memory,
 } from "./accounting.js";
 import { __mm_populate } from "./gup.js";
-import { do_munmap } from "./mmap.js";
+import { do_munmap, do_vmi_munmap } from "./mmap.js";
 import { get_unmapped_area } from "./mmap_layout.js";
 import { PTRS_PER_PTE } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
@@ -103,6 +103,15 @@ export function sys_mremap(
   return ok(res);
 }
 
+function vrm_overlaps(addr: number, old_len: number, new_addr: number, new_len: number): boolean {
+  const u = (x: number) => BigInt.asUintN(64, BigInt(x));
+  const start_old = u(addr);
+  const start_new = u(new_addr);
+  const end_old = BigInt.asUintN(64, start_old + (old_len === 2 ** 64 ? u(-1) + 1n : u(old_len)));
+  const end_new = BigInt.asUintN(64, start_new + u(new_len));
+  return end_old > start_new && end_new > start_old;
+}
+
 /** check_mremap_params(): everything that needs no VMA. */
 function check_mremap_params(m: Machine, mm: mm_struct, vrm: Vrm): number {
   if (vrm.flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP)) return -EINVAL;
@@ -116,8 +125,8 @@ function check_mremap_params(m: Machine, mm: mm_struct, vrm: Vrm): number {
   if (offsetInPage(vrm.new_addr)) return -EINVAL;
   if (!(vrm.flags & MREMAP_MAYMOVE)) return -EINVAL;
   if (vrm.flags & MREMAP_DONTUNMAP && vrm.old_len !== vrm.new_len) return -EINVAL;
-  // The target must not overlap the source.
-  if (vrm.addr < vrm.new_addr + vrm.new_len && vrm.new_addr < vrm.addr + vrm.old_len) return -EINVAL;
+  // The target must not overlap the source (vrm_overlaps(), in u64 arithmetic: ends may wrap).
+  if (vrm_overlaps(vrm.addr, vrm.old_len, vrm.new_addr, vrm.new_len)) return -EINVAL;
   // Stay 4 maps below the limit: both ranges may split in 3 before the move.
   if (mm.map_count + 2 >= m.profile.maxMapCount - 3) return -ENOMEM;
   return 0;
@@ -127,7 +136,8 @@ function check_mremap_params(m: Machine, mm: mm_struct, vrm: Vrm): number {
 function check_prep_vma(task: task_struct, mm: mm_struct, vrm: Vrm): number {
   const vma = vrm.vma;
   if (!vma) return -EFAULT;
-  vrm.delta = vrm.new_len - vrm.old_len;
+  // |old_len - new_len|, as vrm_set_delta() keeps it.
+  vrm.delta = Math.abs(vrm.new_len - vrm.old_len);
   vrm.remap_type = vrm.delta === 0 ? "no_resize" : vrm.old_len > vrm.new_len ? "shrink" : "expand";
   if (!implies_new_addr(vrm)) vrm.new_addr = vrm.addr;
   // Only growing or moving needs the rest.
@@ -136,8 +146,9 @@ function check_prep_vma(task: task_struct, mm: mm_struct, vrm: Vrm): number {
   // A zero old_len "duplicates" shared memory; for private memory it makes no sense.
   if (!old_len && !(vma.vm_flags & (VM_SHARED | VM_MAYSHARE))) return -EINVAL;
   if (vrm.flags & MREMAP_DONTUNMAP && vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EINVAL;
-  // No remapping across VMA boundaries.
-  if (old_len > vma.vm_end - addr) return -EFAULT;
+  // No remapping across VMA boundaries. A shrinking move unmaps the tail first, so only the part
+  // that moves must lie inside the VMA (observed on 6.18).
+  if ((vrm.remap_type === "shrink" ? new_len : old_len) > vma.vm_end - addr) return -EFAULT;
   if (new_len === old_len) return 0;
   if (vma.vm_flags & VM_LOCKED) vrm.populate_expand = new_len > old_len;
   if (vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EFAULT;
@@ -152,7 +163,7 @@ function mremap_at(m: Machine, task: task_struct, mm: mm_struct, vrm: Vrm): numb
     case "no_resize":
       return vrm.addr;
     case "shrink": {
-      const r = do_munmap(m, mm, vrm.addr + vrm.new_len, vrm.addr + vrm.old_len);
+      const r = do_vmi_munmap(m, mm, vrm.addr + vrm.new_len, vrm.delta);
       return r < 0 ? r : vrm.addr;
     }
     case "expand":
@@ -237,7 +248,7 @@ function mremap_to(m: Machine, task: task_struct, mm: mm_struct, vrm: Vrm): numb
     if (!vrm.vma) return -EFAULT;
   }
   if (vrm.remap_type === "shrink") {
-    const e = do_munmap(m, mm, vrm.addr + vrm.new_len, vrm.addr + vrm.old_len);
+    const e = do_vmi_munmap(m, mm, vrm.addr + vrm.new_len, vrm.delta);
     if (e < 0) return e;
     vrm.old_len = vrm.new_len;
     vrm.vma = vma_lookup(mm, vrm.addr);
@@ -277,10 +288,10 @@ function move_vma(m: Machine, task: task_struct, mm: mm_struct, vrm: Vrm): numbe
   vm_stat_account(mm, vma.vm_flags, pages);
   if (vma.vm_flags & VM_LOCKED) mm.locked_vm += pages;
   if (vrm.flags & MREMAP_DONTUNMAP) {
-    // The source stays mapped, empty, unlocked and no longer accounted (locked_vm is left as is).
+    // The source stays mapped, empty and unlocked; locked_vm is left as is (6.18 keeps VM_ACCOUNT).
     const whole = vrm.addr === vma.vm_start && vrm.addr + vrm.old_len === vma.vm_end;
     if (vma.vm_flags & VM_LOCKED) mm.locked_vm_skew += vma.nr_pages;
-    vma.vm_flags &= ~(VM_LOCKED_MASK | VM_ACCOUNT);
+    vma.vm_flags &= ~VM_LOCKED_MASK;
     if (cv.vma !== vma && whole) {
       vma.anon_vma = null;
       vma.anon_vma_chain = [];

@@ -77,10 +77,17 @@ export class PageTable {
    * Tables still holding entries are never freed (they belong to a surviving VMA).
    */
   freeRange(floorVpn: number, ceilingVpn: number): void {
-    for (const [key, t] of this.ptes) {
-      const lo = key * PMD_PAGES;
-      if (lo >= floorVpn && lo + PMD_PAGES <= ceilingVpn && t.used === 0) this.dropPte(key);
+    if (this.ptes.size === 0) return;
+    const k0 = Math.ceil(floorVpn / PMD_PAGES);
+    const k1 = Math.floor(ceilingVpn / PMD_PAGES); // exclusive
+    if (k1 - k0 <= this.ptes.size) {
+      for (let k = k0; k < k1; k++) {
+        const t = this.ptes.get(k);
+        if (t && t.used === 0) this.dropPte(k);
+      }
+      return;
     }
+    for (const [key, t] of this.ptes) if (key >= k0 && key < k1 && t.used === 0) this.dropPte(key);
   }
 
   private dropPte(key: number): void {

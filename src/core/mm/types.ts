@@ -78,6 +78,8 @@ export const NR_MM_COUNTERS = 4;
 /** mm->flags bits. */
 export const MMF_TOPDOWN = 1 << 0;
 export const MMF_HAS_PINNED = 1 << 1;
+/** prctl(PR_SET_THP_DISABLE): no transparent huge pages for this mm (MADV_COLLAPSE is EINVAL). */
+export const MMF_DISABLE_THP = 1 << 2;
 
 export class mm_struct {
   /**

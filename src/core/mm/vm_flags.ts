@@ -90,6 +90,7 @@ export const VM_FLAG_MNEMONICS: ReadonlyArray<readonly [number, string]> = [
   [VM_MAYSHARE, "ms"],
   [VM_GROWSDOWN, "gd"],
   [VM_PFNMAP, "pf"],
+  [VM_MAYBE_GUARD, "gu"],
   [VM_LOCKED, "lo"],
   [VM_IO, "io"],
   [VM_SEQ_READ, "sr"],
@@ -110,7 +111,6 @@ export const VM_FLAG_MNEMONICS: ReadonlyArray<readonly [number, string]> = [
   [VM_MERGEABLE, "mg"],
   [VM_DROPPABLE, "dp"],
   [VM_SEALED, "sl"],
-  [VM_MAYBE_GUARD, "gu"],
 ];
 
 /** The kernel's names, for JSON views and messages. */

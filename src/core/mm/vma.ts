@@ -215,21 +215,24 @@ export function vma_merge_new_range(vmg: VmaMergeState): vm_area_struct | undefi
   if (vmg.vm_flags & VM_SPECIAL || (!prev && !next)) return undefined;
   const can_merge_left = can_vma_merge_left(vmg);
   const can_merge_right = !vmg.just_expand && can_vma_merge_right(vmg, can_merge_left);
+  const sticky = vmg.vm_flags & VM_STICKY;
   if (can_merge_left && can_merge_right) {
     // prev absorbs the range and next.
     const p = prev!;
     const n = next!;
     dup_anon_vma(p, n);
-    p.vm_flags |= n.vm_flags & VM_STICKY;
+    p.vm_flags |= sticky | (n.vm_flags & VM_STICKY);
     vma_unlink(mm, n);
     set_end(mm, p, n.vm_end);
     return p;
   }
   if (can_merge_left) {
+    prev!.vm_flags |= sticky;
     set_end(mm, prev!, vmg.end);
     return prev;
   }
   if (can_merge_right) {
+    next!.vm_flags |= sticky;
     set_start(mm, next!, vmg.start, vmg.pgoff);
     return next;
   }
@@ -336,9 +339,9 @@ export function vma_modify(
   return { vma, merged: false };
 }
 
-/** Set a VMA's flags (after vma_modify) and its cached page protection. */
+/** Set a VMA's flags (after vma_modify) and its cached page protection; sticky flags stay. */
 export function vm_flags_reset(vma: vm_area_struct, flags: number): void {
-  vma.vm_flags = flags;
+  vma.vm_flags = flags | (vma.vm_flags & VM_STICKY);
   vma_set_page_prot(vma);
 }
 

@@ -1,0 +1,149 @@
+/**
+ * Seeded random traces. Most activity stays in a small window so that calls overlap, split and
+ * merge a lot. Profiles: layout (valid calls that reshape the address space), errno (invalid inputs
+ * of every kind the man pages list), mixed (both).
+ */
+import { Rng } from "../../src/core/lib/rng.js";
+import { WIN } from "./engine.js";
+
+export const PROFILES = ["layout", "errno", "mixed"] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const PG = 4096;
+/** Pages of the busy part of the window. */
+const SPAN = 48;
+const hex = (x: number) => (x < 0 ? `-${(-x).toString(10)}` : `0x${x.toString(16)}`);
+
+class Gen {
+  constructor(readonly r: Rng) {}
+  int(lo: number, hi: number): number {
+    return lo + this.r.below(hi - lo + 1);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.r.below(xs.length)]!;
+  }
+  chance(p: number): boolean {
+    return this.r.below(1_000_000) < p * 1_000_000;
+  }
+  page(): number {
+    return WIN + this.int(0, SPAN - 1) * PG;
+  }
+  pages(max = 8): number {
+    return this.int(1, max) * PG;
+  }
+}
+
+const PROTS = [0, 1, 3, 3, 3, 5, 7, 1, 3];
+const MADV_LAYOUT = [0, 1, 2, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 23, 22, 8, 3, 20, 102, 103, 24];
+
+function validCall(g: Gen): string {
+  const k = g.int(0, 99);
+  if (k < 28) {
+    const kind = g.int(0, 9);
+    const prot = g.pick(PROTS);
+    const fixed = g.chance(0.85) ? 0x10 : 0x100000;
+    const extra =
+      (g.chance(0.15) ? 0x8000 : 0) | (g.chance(0.05) ? 0x4000 : 0) | (g.chance(0.04) ? 0x20000 : 0);
+    if (kind < 6) return `mmap ${hex(g.page())} ${hex(g.pages())} ${prot} ${hex(0x22 | fixed | extra)} -1 0`;
+    if (kind < 7) return `mmap ${hex(g.page())} ${hex(g.pages())} ${prot} ${hex(0x21 | fixed | extra)} -1 0`;
+    if (kind < 8)
+      return `mmap ${hex(g.page())} ${hex(g.pages(4))} ${prot & 5} ${hex(0x22 | fixed | 0x100)} -1 0`;
+    // File mappings: fd 3 = f0 rw, fd 4 = f0 ro, fd 5 = f1 rw; offsets within (and past) the files.
+    const fd = g.pick([3, 3, 4, 5]);
+    const shared = g.chance(0.5);
+    const p = shared && fd === 4 ? prot & 5 : prot;
+    return `mmap ${hex(g.page())} ${hex(g.pages())} ${p} ${hex((shared ? 1 : 2) | fixed | extra)} ${fd} ${hex(g.int(0, 12) * PG)}`;
+  }
+  if (k < 40) return `munmap ${hex(g.page())} ${hex(g.pages())}`;
+  if (k < 58) return `mprotect ${hex(g.page())} ${hex(g.pages(10))} ${g.pick(PROTS)}`;
+  if (k < 66) {
+    const a = g.page();
+    const old = g.pages(4);
+    const mode = g.int(0, 3);
+    if (mode === 0) return `mremap ${hex(a)} ${hex(old)} ${hex(g.pages(6))} 0 0`;
+    if (mode === 1)
+      return `mremap ${hex(a)} ${hex(old)} ${hex(old)} 3 ${hex(WIN + (SPAN + g.int(0, 40)) * PG)}`;
+    if (mode === 2)
+      return `mremap ${hex(a)} ${hex(old)} ${hex(g.pages(6))} 3 ${hex(WIN + (SPAN + g.int(0, 40)) * PG)}`;
+    return `mremap ${hex(a)} ${hex(old)} ${hex(old)} 7 ${hex(WIN + (SPAN + g.int(0, 40)) * PG)}`;
+  }
+  if (k < 82) return `madvise ${hex(g.page())} ${hex(g.pages(10))} ${g.pick(MADV_LAYOUT)}`;
+  if (k < 88)
+    return g.chance(0.5)
+      ? `mlock ${hex(g.page())} ${hex(g.pages())}`
+      : `munlock ${hex(g.page())} ${hex(g.pages())}`;
+  if (k < 90) return `mlock2 ${hex(g.page())} ${hex(g.pages())} 1`;
+  if (k < 95) return `mincore ${hex(g.page())} ${hex(g.pages(12))}`;
+  return `msync ${hex(g.page())} ${hex(g.pages(10))} ${g.pick([0, 1, 2, 4, 6])}`;
+}
+
+const BAD_LENS = [0, 1, -1, -4096, -4097, 2 ** 47, 2 ** 47 + 4096, 2 ** 52];
+/**
+ * Invalid addresses: unaligned, or beyond the user address space. Valid addresses outside the window
+ * are never used, since a call that succeeds there could unmap or change the runner itself.
+ */
+const BAD_ADDRS = [WIN + 1, WIN + 4095, WIN + 2049, 0x7ffffffff000 + 1, 0x800000000000, -4096, 2 ** 52];
+
+function invalidCall(g: Gen): string {
+  const a = g.chance(0.5) ? g.page() : g.pick(BAD_ADDRS);
+  const len = g.chance(0.5) ? g.pages() : g.pick(BAD_LENS);
+  switch (g.int(0, 10)) {
+    case 0: {
+      const flags = g.pick([
+        0,
+        0x20,
+        0x23,
+        0x2b,
+        0x22 | 0x40000,
+        0x22 | 0x100 | 0x1,
+        0x3,
+        0x13,
+        0x3 | 0x800000,
+        0x22 | 0x2000,
+        0x22 | 0x10 | 0x100000,
+      ]);
+      return `mmap ${hex(a)} ${hex(len)} ${g.pick([0, 1, 3, 7, 8, 0x10, 0x1000000])} ${hex(flags)} ${g.pick([-1, 3, 4, 5, 9, 99])} ${hex(g.pick([0, 1, 4096, -4096, 2 ** 40]))}`;
+    }
+    case 1:
+      return `munmap ${hex(a)} ${hex(len)}`;
+    case 2: {
+      // PROT_GROWSDOWN looks for the first VMA anywhere in the range: keep such ranges inside the window.
+      const prot = g.pick([0x100, -1, 0x3000003, 0x1000001, 0x2000001, 8, 3]);
+      return `mprotect ${hex(a)} ${hex(prot & 0x1000000 && prot !== -1 ? g.pages(20) : len)} ${prot}`;
+    }
+    case 3:
+      return `mremap ${hex(a)} ${hex(len)} ${hex(g.pick(BAD_LENS.concat([PG, 2 * PG])))} ${g.pick([0, 1, 2, 3, 4, 5, 7, 8])} ${hex(g.pick(BAD_ADDRS.concat([WIN + 60 * PG])))}`;
+    case 4: {
+      // Advice that acts on every VMA in range (holes are skipped) only gets lengths inside the window.
+      const advice = g.pick([5, 6, 7, 26, 99, 101, 100, -1, 4, 9, 8, 18, 25]);
+      const known = advice >= 0 && advice <= 25 && ![5, 6, 7].includes(advice);
+      return `madvise ${hex(a)} ${hex(known ? g.pick([0, 1, -1, -4096, g.pages(20)]) : len)} ${advice}`;
+    }
+    case 5:
+      return `mlock ${hex(a)} ${hex(len)}`;
+    case 6:
+      return `mlock2 ${hex(a)} ${hex(len)} ${g.pick([0, 1, 2, 3])}`;
+    case 7:
+      return `munlock ${hex(a)} ${hex(len)}`;
+    case 8:
+      return `msync ${hex(a)} ${hex(len)} ${g.pick([0, 1, 2, 3, 4, 5, 6, 7, 8])}`;
+    case 9:
+      return `mincore ${hex(a)} ${hex(g.pick([0, PG, 3 * PG, 2 ** 47, -4096]))}`;
+    default:
+      return `mlockall ${g.pick([0, 4, 8, 1 | 8])}`;
+  }
+}
+
+/** A trace of `calls` calls (40-200 by default) for the profile, reproducible from its seed. */
+export function generateTrace(profile: Profile, seed: number, calls?: number): string[] {
+  const g = new Gen(new Rng(`${profile}:${seed}`));
+  const n = calls ?? g.int(40, 200);
+  const t = ["file f0 40960", "file f1 12288", "open f0 2", "open f0 0", "open f1 2"];
+  for (let i = 0; i < n; i++) {
+    const bad = profile === "errno" ? g.chance(0.8) : profile === "mixed" ? g.chance(0.25) : false;
+    t.push(bad ? invalidCall(g) : validCall(g));
+    if (!t[t.length - 1]!.startsWith("mincore")) t.push("maps");
+  }
+  t.push("smaps");
+  return t;
+}

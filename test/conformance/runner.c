@@ -1,0 +1,189 @@
+/*
+ * mmsim conformance runner: executes a trace of address-space calls on the real kernel and prints
+ * one result line per call, in the format the engine side prints (test/conformance/trace.ts).
+ *
+ * Trace lines (numbers are decimal or 0x hex; negative values are two's complement):
+ *   file NAME SIZE            create a regular file NAME (in the work dir) of SIZE bytes, written
+ *                             (so every page is in the page cache) and fsync'ed (so they are clean)
+ *   open NAME FLAGS           open(2) -> fd
+ *   close FD | ftruncate FD LEN
+ *   mmap ADDR LEN PROT FLAGS FD OFF | munmap ADDR LEN | mprotect ADDR LEN PROT
+ *   mremap OLD OLDLEN NEWLEN FLAGS NEW | brk ADDR
+ *   madvise ADDR LEN ADVICE | mlock ADDR LEN | mlock2 ADDR LEN FLAGS | munlock ADDR LEN
+ *   mlockall FLAGS | munlockall | msync ADDR LEN FLAGS | mincore ADDR LEN
+ *   maps                      print the VMAs intersecting the window, as /proc/self/maps does
+ *   smaps                     print selected smaps fields of those VMAs
+ *   probe                     print host facts the engine's kernel profile must match:
+ *                             "zeropage 0|1" (a read of untouched anonymous memory maps the shared
+ *                             zero page: smaps Rss stays 0) and "softdirty 0|1" (new VMAs show "sd")
+ *   rlimit NAME DELTA         setrlimit(NAME) to the current use plus DELTA bytes (AS: VmSize,
+ *                             DATA: VmData, MEMLOCK: VmLck), so traces do not depend on what libc
+ *                             maps outside the window; DELTA -1 = unlimited
+ *
+ * Results: "= 0x<hex>" for address results, "= <n>" for others, "= -1 ENAME" on failure.
+ * The window [WIN, WIN+WINLEN) must be free at start; nothing else in this process maps there,
+ * and no malloc happens while a trace runs (all buffers are static).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WIN 0x100000000000UL
+#define WINLEN (1UL << 30)
+
+static char line[4096];
+static char buf[1 << 16];
+static unsigned char vec[1 << 16];
+static char workdir[1024];
+
+static long sys6(long nr, long a, long b, long c, long d, long e, long f) { return syscall(nr, a, b, c, d, e, f); }
+
+static unsigned long num(const char *s) { return strtoul(s, NULL, 0) ; }
+static long snum(const char *s) { return strtol(s, NULL, 0); }
+
+static void result(long r, int is_addr) {
+  if (r == -1) printf("= -1 %s\n", strerrorname_np(errno));
+  else if (is_addr) printf("= 0x%lx\n", (unsigned long)r);
+  else printf("= %ld\n", r);
+}
+
+static void print_maps(int smaps) {
+  int fd = open(smaps ? "/proc/self/smaps" : "/proc/self/maps", O_RDONLY);
+  if (fd < 0) { printf("! cannot open maps\n"); return; }
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+    if (r <= 0) break;
+    n += (size_t)r;
+    if (n >= sizeof buf - 1) break;
+  }
+  close(fd);
+  buf[n] = 0;
+  int inwin = 0;
+  for (char *p = buf; *p;) {
+    char *e = strchr(p, '\n');
+    if (!e) break;
+    *e = 0;
+    unsigned long s, en;
+    if (sscanf(p, "%lx-%lx", &s, &en) == 2 && strchr(p, '-') < strchr(p, ' ')) {
+      inwin = en > WIN && s < WIN + WINLEN;
+      if (inwin) printf("%s\n", p);
+    } else if (inwin && smaps) {
+      if (!strncmp(p, "Rss:", 4) || !strncmp(p, "Anonymous:", 10) || !strncmp(p, "Locked:", 7) ||
+          !strncmp(p, "VmFlags:", 8) || !strncmp(p, "Private_Dirty:", 14) || !strncmp(p, "Shared_Clean:", 13) ||
+          !strncmp(p, "Private_Clean:", 14) || !strncmp(p, "Shared_Dirty:", 13) || !strncmp(p, "LazyFree:", 9))
+        printf("  %s\n", p);
+    }
+    p = e + 1;
+  }
+  printf(".\n");
+}
+
+static unsigned long status_kb(const char *key) {
+  int fd = open("/proc/self/status", O_RDONLY);
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n < 0) n = 0;
+  buf[n] = 0;
+  char *p = strstr(buf, key);
+  return p ? strtoul(p + strlen(key), NULL, 10) : 0;
+}
+
+static void probe(void) {
+  volatile char *p = mmap((void *)WIN, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != (void *)WIN) { printf("! probe mmap failed\n"); return; }
+  (void)p[0];
+  print_maps(1);
+  /* CONFIG_MEMORY_FAILURE: MADV_HWPOISON with len 0 is 0 when the advice exists, else EINVAL. */
+  errno = 0;
+  printf("hwpoison %ld\n", syscall(SYS_madvise, WIN, 0, 100));
+  munmap((void *)p, 4096);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) { fprintf(stderr, "usage: runner WORKDIR < trace\n"); return 2; }
+  snprintf(workdir, sizeof workdir, "%s", argv[1]);
+  if (chdir(workdir)) { perror("chdir"); return 2; }
+  setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+  prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+  /* The window must be free: a probe mapping with MAP_FIXED_NOREPLACE at each end proves it. */
+  void *p = mmap((void *)WIN, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != (void *)WIN) { printf("! window busy\n"); return 3; }
+  munmap(p, 4096);
+  while (fgets(line, sizeof line, stdin)) {
+    char *a[8] = {0};
+    int n = 0;
+    for (char *t = strtok(line, " \t\n"); t && n < 8; t = strtok(NULL, " \t\n")) a[n++] = t;
+    if (!n || a[0][0] == '#') continue;
+    const char *c = a[0];
+    errno = 0;
+    if (!strcmp(c, "file")) {
+      int fd = open(a[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
+      long left = snum(a[2]), r = fd < 0 ? -1 : 0;
+      memset(buf, 0, sizeof buf);
+      /* One page per write(): larger writes make ext4 create large folios, whose splitting
+       * (e.g. by MADV_COLD) unmaps neighbouring pages; the engine models order-0 pages only. */
+      while (r == 0 && left > 0) {
+        long chunk = left < 4096 ? left : 4096;
+        if (write(fd, buf, chunk) != chunk) r = -1;
+        left -= chunk;
+      }
+      if (r == 0) r = fsync(fd);
+      if (fd >= 0) close(fd);
+      result(r, 0);
+    } else if (!strcmp(c, "open")) result(open(a[1], (int)snum(a[2]), 0644), 0);
+    else if (!strcmp(c, "close")) result(close((int)snum(a[1])), 0);
+    else if (!strcmp(c, "ftruncate")) result(ftruncate((int)snum(a[1]), snum(a[2])), 0);
+    else if (!strcmp(c, "mmap")) result(sys6(SYS_mmap, num(a[1]), num(a[2]), num(a[3]), num(a[4]), snum(a[5]), num(a[6])), 1);
+    else if (!strcmp(c, "munmap")) result(syscall(SYS_munmap, num(a[1]), num(a[2])), 0);
+    else if (!strcmp(c, "mprotect")) result(syscall(SYS_mprotect, num(a[1]), num(a[2]), num(a[3])), 0);
+    else if (!strcmp(c, "mremap")) result(sys6(SYS_mremap, num(a[1]), num(a[2]), num(a[3]), num(a[4]), num(a[5]), 0), 1);
+    else if (!strcmp(c, "brk")) result(syscall(SYS_brk, num(a[1])), 1);
+    else if (!strcmp(c, "madvise")) result(syscall(SYS_madvise, num(a[1]), num(a[2]), snum(a[3])), 0);
+    else if (!strcmp(c, "mlock")) result(syscall(SYS_mlock, num(a[1]), num(a[2])), 0);
+    else if (!strcmp(c, "mlock2")) result(syscall(SYS_mlock2, num(a[1]), num(a[2]), num(a[3])), 0);
+    else if (!strcmp(c, "munlock")) result(syscall(SYS_munlock, num(a[1]), num(a[2])), 0);
+    else if (!strcmp(c, "mlockall")) result(syscall(SYS_mlockall, snum(a[1])), 0);
+    else if (!strcmp(c, "munlockall")) result(syscall(SYS_munlockall), 0);
+    else if (!strcmp(c, "msync")) result(syscall(SYS_msync, num(a[1]), num(a[2]), snum(a[3])), 0);
+    else if (!strcmp(c, "mincore")) {
+      /* The kernel writes only entries up to the first hole, so the buffer bounds what is printed. */
+      unsigned long len = num(a[2]);
+      unsigned long pages = len / 4096 + (len % 4096 != 0);
+      memset(vec, 0xff, sizeof vec);
+      long r = syscall(SYS_mincore, num(a[1]), len, vec);
+      int e = errno;
+      if (r == -1) printf("= -1 %s", strerrorname_np(e));
+      else printf("= %ld", r);
+      printf(" ");
+      for (unsigned long i = 0; i < pages && i < sizeof vec; i++) {
+        if (vec[i] == 0xff) break; /* not written by the kernel */
+        putchar('0' + (vec[i] & 1));
+      }
+      printf("\n");
+    } else if (!strcmp(c, "maps")) print_maps(0);
+    else if (!strcmp(c, "smaps")) print_maps(1);
+    else if (!strcmp(c, "probe")) probe();
+    else if (!strcmp(c, "rlimit")) {
+      int res = !strcmp(a[1], "AS") ? RLIMIT_AS : !strcmp(a[1], "DATA") ? RLIMIT_DATA : RLIMIT_MEMLOCK;
+      const char *key = res == RLIMIT_AS ? "VmSize:" : res == RLIMIT_DATA ? "VmData:" : "VmLck:";
+      struct rlimit rl;
+      getrlimit(res, &rl);
+      rl.rlim_cur = snum(a[2]) < 0 ? RLIM_INFINITY : status_kb(key) * 1024 + num(a[2]);
+      if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max) rl.rlim_cur = rl.rlim_max;
+      result(setrlimit(res, &rl), 0);
+    } else printf("! unknown call %s\n", c);
+    fflush(stdout);
+  }
+  return 0;
+}
