@@ -2,10 +2,13 @@
  * The kernel conformance suite: seeded random traces run on this machine's kernel (the oracle) and
  * on the engine, compared line by line after the named rules of compare.ts.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { PROFILES } from "./generate.js";
 import { type Host, setupHost, unsupportedReason } from "./host.js";
-import { formatDivergence, runTrace } from "./run.js";
+import { formatDivergence, runCase, runTrace } from "./run.js";
 
 /** Traces per profile in `npm test` (the CLI runs any number). */
 const TRACES = 110;
@@ -18,6 +21,15 @@ describe.skipIf(reason !== null)("conformance against the host kernel", () => {
     return host;
   };
   afterAll(() => host?.cleanup());
+
+  const casesDir = join(dirname(fileURLToPath(import.meta.url)), "cases");
+  for (const file of readdirSync(casesDir).filter((f) => f.endsWith(".trace"))) {
+    it(`case ${file}`, () => {
+      const trace = readFileSync(join(casesDir, file), "utf8").split("\n");
+      const d = runCase(getHost(), trace);
+      expect(d && { call: d.call, kernel: d.kernel, engine: d.engine, context: d.context }).toBeNull();
+    });
+  }
 
   for (const profile of PROFILES) {
     it(`${profile}: ${TRACES} traces identical`, () => {

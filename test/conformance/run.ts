@@ -41,3 +41,10 @@ export function formatDivergence(o: TraceOutcome): string {
     `  engine: ${d.engine ?? "(nothing)"}`,
   ].join("\n");
 }
+
+/** Run a hand-written trace file on both sides. */
+export function runCase(host: Host, trace: string[]): Divergence | null {
+  const k = runOnHost(host, trace);
+  const e = runOnEngine(trace, host.profile, k.workdir, host.root);
+  return compare(trace, k.lines, e.lines);
+}
