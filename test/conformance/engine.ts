@@ -6,6 +6,7 @@ import { errnoName } from "../../src/core/abi/errno.js";
 import { sys_close, sys_ftruncate, sys_open } from "../../src/core/fs/open.js";
 import type { SysResult } from "../../src/core/lib/result.js";
 import { Machine } from "../../src/core/machine.js";
+import { access_vm } from "../../src/core/mm/access.js";
 import { add_to_page_cache } from "../../src/core/mm/fault.js";
 import { sys_madvise } from "../../src/core/mm/madvise.js";
 import { sys_mincore } from "../../src/core/mm/mincore.js";
@@ -43,6 +44,13 @@ function num(s: string | undefined): number {
   const v = body.startsWith("0x") ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body, 10);
   if (!Number.isSafeInteger(v)) throw new Error(`bad number ${s}`);
   return neg ? -v : v;
+}
+
+/** FNV-1a, as runner.c hashes the bytes it reads. */
+function fnv1a(bytes: Uint8Array): number {
+  let h = 2166136261;
+  for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h >>> 0;
 }
 
 export interface EngineRun {
@@ -127,6 +135,25 @@ export function runOnEngine(
         const vec = r.ok ? r.value : (r.partial ?? new Uint8Array());
         out.push(
           `${r.ok ? "= 0" : `= -1 ${errnoName(r.errno)}`} ${Array.from(vec, (b) => String(b & 1)).join("")}`,
+        );
+        break;
+      }
+      case "read":
+      case "write": {
+        const len = num(a[2]);
+        const write = a[0] === "write";
+        const byte = write ? num(a[3]) : 0;
+        const pattern = new Uint8Array(256);
+        for (let i = 0; i < 256; i++) pattern[i] = (byte + i) & 0xff;
+        const r = access_vm(m, t, num(a[1]), len, write ? "write" : "read", write ? pattern : undefined);
+        const hash = fnv1a(write ? new Uint8Array() : r.data)
+          .toString(16)
+          .padStart(8, "0");
+        const tail = `${hash} ${r.minor} ${r.major}`;
+        out.push(
+          r.signal
+            ? `= ${r.signal.signo} ${r.signal.code} 0x${r.signal.addr.toString(16)} ${tail}`
+            : `= ok ${tail}`,
         );
         break;
       }

@@ -6,7 +6,7 @@
 import { Rng } from "../../src/core/lib/rng.js";
 import { WIN } from "./engine.js";
 
-export const PROFILES = ["layout", "errno", "mixed"] as const;
+export const PROFILES = ["layout", "errno", "fault", "mixed"] as const;
 export type Profile = (typeof PROFILES)[number];
 
 const PG = 4096;
@@ -134,6 +134,13 @@ function invalidCall(g: Gen): string {
   }
 }
 
+/** Loads and stores over the window: they fault pages in (or signal), between layout calls. */
+function accessCall(g: Gen): string {
+  const a = g.page() + (g.chance(0.3) ? g.int(0, 4095) : 0);
+  const len = g.pick([1, 8, 4096, 2 * PG, 3 * PG + 100, 6 * PG]);
+  return g.chance(0.5) ? `read ${hex(a)} ${hex(len)}` : `write ${hex(a)} ${hex(len)} ${g.int(0, 255)}`;
+}
+
 /** A trace of `calls` calls (40-200 by default) for the profile, reproducible from its seed. */
 export function generateTrace(profile: Profile, seed: number, calls?: number): string[] {
   const g = new Gen(new Rng(`${profile}:${seed}`));
@@ -141,7 +148,8 @@ export function generateTrace(profile: Profile, seed: number, calls?: number): s
   const t = ["file f0 40960", "file f1 12288", "open f0 2", "open f0 0", "open f1 2"];
   for (let i = 0; i < n; i++) {
     const bad = profile === "errno" ? g.chance(0.8) : profile === "mixed" ? g.chance(0.25) : false;
-    t.push(bad ? invalidCall(g) : validCall(g));
+    const access = profile === "fault" ? g.chance(0.55) : profile === "mixed" ? g.chance(0.2) : false;
+    t.push(access ? accessCall(g) : bad ? invalidCall(g) : validCall(g));
     if (!t[t.length - 1]!.startsWith("mincore")) t.push("maps");
   }
   t.push("smaps");

@@ -25,6 +25,8 @@ export class Inode {
   readonly i_pages = new Map<number, number>();
   /** i_mmap: the VMAs mapping this inode (the reverse map for file pages), kept by vma_link/unlink. */
   readonly i_mmap = new Set<{ vm_start: number; vm_end: number; vm_pgoff: number }>();
+  /** The file's contents on "disk", by page index (absent pages are zeros: a sparse file). */
+  readonly disk = new Map<number, Uint8Array>();
   /** Pages charged to Committed_AS for a shmem object (released with the last reference). */
   accounted = 0;
   constructor(

@@ -29,6 +29,11 @@ export class FrameTable {
   index: Float64Array;
   /** Owner per frame (anon_vma id or inode): kept in a plain array, set once per allocation. */
   owner: (FrameOwner | null)[];
+  /**
+   * Page contents, only for frames that hold a non-zero byte: untouched and zero-filled pages cost
+   * nothing. A missing entry reads as 4096 zero bytes.
+   */
+  data: (Uint8Array | undefined)[] = [];
   private free: Int32Array;
   private nfree = 0;
   private next = 1; // pfn 0 is never handed out
@@ -99,10 +104,27 @@ export class FrameTable {
       invariant(this.mapcount[pfn] === 0, `freeing mapped frame ${pfn}`);
       this.flags[pfn] = 0;
       this.owner[pfn] = null;
+      this.data[pfn] = undefined;
       if (this.nfree >= this.free.length) this.grow();
       this.free[this.nfree++] = pfn;
       this.nr_used--;
     }
+  }
+
+  /** copy_user_highpage(): dst gets src's contents. */
+  copy(dst: number, src: number): void {
+    const d = this.data[src];
+    this.data[dst] = d ? d.slice() : undefined;
+  }
+
+  /** Writable contents of a frame (allocated on first write). */
+  bytes(pfn: number): Uint8Array {
+    let d = this.data[pfn];
+    if (!d) {
+      d = new Uint8Array(4096);
+      this.data[pfn] = d;
+    }
+    return d;
   }
 
   isAnon(pfn: number): boolean {

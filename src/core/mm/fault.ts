@@ -131,12 +131,15 @@ function find_get_page(
   return { pfn, major: true };
 }
 
+/** A page-cache frame for index, filled from the file's contents. */
 export function add_to_page_cache(m: Machine, inode: Inode, index: number): number {
   const pfn = m.frames.alloc(
     { kind: "file", ino: inode.i_ino },
     index,
     inode.mmapKind === "shmem" ? PG_swapbacked : 0,
   );
+  const d = inode.disk.get(index);
+  if (d) m.frames.data[pfn] = d.slice();
   inode.i_pages.set(index, pfn);
   return pfn;
 }
@@ -167,7 +170,7 @@ function do_fault_around(
     const pfn = inode.i_pages.get(idx);
     if (pfn === undefined) continue;
     // Mapped read-only: a later write takes a (write-protect) fault, even for shared mappings.
-    set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_YOUNG, counter);
+    set_pte(mm, m, t, i, pfn, filePteBits(vma), counter);
     mapped++;
   }
   return mapped;
@@ -204,13 +207,12 @@ export function handle_mm_fault(
   if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, t, i, addr, write);
 
   const index = linear_page_index(vma, addr);
-  if (inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE)) {
-    return { code: VM_FAULT_SIGBUS, kind: "none", mapped: 0 };
-  }
+  const beyond_eof = inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE);
   const shared = (vma.vm_flags & VM_SHARED) !== 0;
   if (!write) {
-    // do_read_fault(): fault-around first; it may map the page itself.
+    // do_read_fault(): fault-around first (even when the page itself is past EOF); it may map the page.
     let mapped = do_fault_around(m, mm, vma, addr, t, inode);
+    if (beyond_eof) return { code: VM_FAULT_SIGBUS, kind: "none", mapped };
     const kind = inode.mmapKind === "shmem" ? "shmem" : "file";
     if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_OK, kind, mapped };
     const { pfn, major } = find_get_page(m, inode, index, vma);
@@ -220,10 +222,11 @@ export function handle_mm_fault(
       mapped += do_fault_around(m, mm, vma, addr, t, inode);
       if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_MAJOR, kind, mapped };
     }
-    set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_YOUNG, counterFor(vma, false));
+    set_pte(mm, m, t, i, pfn, filePteBits(vma), counterFor(vma, false));
     mapped++;
     return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped };
   }
+  if (beyond_eof) return { code: VM_FAULT_SIGBUS, kind: "none", mapped: 0 };
   const { pfn, major } = find_get_page(m, inode, index, vma);
   if (shared) {
     // do_shared_fault(): the page-cache page itself, writable and dirty.
@@ -238,9 +241,28 @@ export function handle_mm_fault(
   // do_cow_fault(): a private copy of the file page.
   anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
+  m.frames.copy(np, pfn);
   set_pte(mm, m, t, i, np, anonPteBits(vma), MM_ANONPAGES);
   m.frames.put_page(np);
   return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind: "cow", mapped: 1 };
+}
+
+/**
+ * vma_wants_writenotify(): shared writable mappings of files that track dirtying (page_mkwrite,
+ * dirty accounting: page-cache files) map pages read-only so the first write faults. shmem does not.
+ */
+export function vma_wants_writenotify(vma: vm_area_struct): boolean {
+  return (
+    (vma.vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) &&
+    vma.vm_file?.inode.mmapKind === "page_cache"
+  );
+}
+
+/** The PTE a read fault installs for a file page: vm_page_prot (writable only for shared, no writenotify). */
+function filePteBits(vma: vm_area_struct): number {
+  const writable =
+    (vma.vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) && !vma_wants_writenotify(vma);
+  return PTE_PRESENT | PTE_YOUNG | (writable ? PTE_WRITE : 0);
 }
 
 function anonPteBits(vma: vm_area_struct): number {
@@ -302,6 +324,7 @@ function do_wp_page(
   // wp_page_copy(): a new anonymous page replaces the old mapping.
   anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
+  if (!(bits & PTE_SPECIAL)) f.copy(np, pfn);
   if (!(bits & PTE_SPECIAL)) {
     mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : counterFor(vma, false)]!--;
     f.mapcount[pfn]!--;

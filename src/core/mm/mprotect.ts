@@ -17,6 +17,7 @@ import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { READ_IMPLIES_EXEC, type task_struct } from "../task/task.js";
 import { may_expand_vm, security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "./accounting.js";
+import { vma_wants_writenotify } from "./fault.js";
 import { populate_vma_page_range } from "./gup.js";
 import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
@@ -142,7 +143,7 @@ export function mprotect_fixup(
   const v = r.vma;
   if (oldflags & VM_ACCOUNT && !(newflags & VM_ACCOUNT)) vm_unacct_memory(m, nrpages);
   vm_flags_reset(v, newflags);
-  change_protection(m, mm, start, end, newflags);
+  change_protection(m, mm, v, start, end, newflags);
   // A private locked mapping becoming writable is COWed now, to spare major faults later.
   if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && newflags & VM_WRITE) {
     populate_vma_page_range(m, task, v, start, end);
@@ -157,7 +158,14 @@ export function mprotect_fixup(
  * gaining it makes exclusive anonymous pages (private) or dirty pages (shared) writable at once,
  * so that the next write takes no fault (MM_CP_TRY_CHANGE_WRITABLE).
  */
-function change_protection(m: Machine, mm: mm_struct, start: number, end: number, newflags: number): void {
+function change_protection(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  start: number,
+  end: number,
+  newflags: number,
+): void {
   const writable = (newflags & VM_WRITE) !== 0;
   const shared = (newflags & VM_SHARED) !== 0;
   const f = m.frames;
@@ -170,8 +178,10 @@ function change_protection(m: Machine, mm: mm_struct, start: number, end: number
     }
     if (bits & (PTE_WRITE | PTE_SPECIAL)) return;
     const pfn = t.pfn[i]!;
+    // Shared: vm_page_prot is writable unless the file wants write notification, in which case
+    // only dirty PTEs may skip the fault. Private: exclusive anonymous pages.
     const upgrade = shared
-      ? (bits & PTE_DIRTY) !== 0
+      ? !vma_wants_writenotify(vma) || (bits & PTE_DIRTY) !== 0
       : f.isAnon(pfn) && f.mapcount[pfn] === 1 && f._refcount[pfn] === 1;
     if (upgrade) t.bits[i] = bits | PTE_WRITE;
   });
