@@ -41,6 +41,11 @@ export class Machine {
   /** vm_committed_as: pages charged by VM_ACCOUNT mappings (Committed_AS). */
   vm_committed_as = 0;
   private nextPid = 1;
+
+  /** alloc_pid(): pids are handed out in increasing order, so runs are reproducible. */
+  alloc_pid(): number {
+    return this.nextPid++;
+  }
   private nextMmId = 1;
   private nextAnonVmaId = 1;
 
@@ -69,7 +74,7 @@ export class Machine {
    * The ELF-like image layout comes with the task lifecycle.
    */
   spawnEmpty(opts: SpawnOptions = {}): task_struct {
-    const pid = this.nextPid++;
+    const pid = this.alloc_pid();
     const mm = this.mm_alloc();
     const task = new task_struct(
       pid,

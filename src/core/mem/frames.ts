@@ -15,6 +15,8 @@ export const PG_zero = 1 << 6; // the shared zero page
 export const PG_lazyfree = 1 << 7; // MADV_FREE'd, clean: may be dropped instead of swapped
 /** Part of a PMD-sized (2 MiB) anonymous huge page: AnonHugePages in smaps. */
 export const PG_thp = 1 << 8;
+/** PageAnonExclusive: only one mm maps this anonymous page (cleared when fork shares it). */
+export const PG_anon_exclusive = 1 << 9;
 
 /** What a frame belongs to: an anon_vma root id (anon) or an inode number (page cache). */
 export type FrameOwner = { kind: "anon"; anon_vma: number } | { kind: "file"; ino: number };

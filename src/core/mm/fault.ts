@@ -7,7 +7,7 @@
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
-import { PG_anon, PG_dirty, PG_swapbacked } from "../mem/frames.js";
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from "../mem/frames.js";
 import {
   PTE_DIRTY,
   PTE_GUARD,
@@ -318,6 +318,8 @@ function do_wp_page(
     return { code: VM_FAULT_OK, kind: "shared", mapped: 0 };
   }
   if (!(bits & PTE_SPECIAL) && f.isAnon(pfn) && f._refcount[pfn] === 1 && f.mapcount[pfn] === 1) {
+    // wp_page_reuse(): the last user of a COW page takes it back exclusively.
+    f.flags[pfn]! |= PG_anon_exclusive;
     t.bits[i] = bits | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
     return { code: VM_FAULT_OK, kind: "reuse", mapped: 0 };
   }

@@ -38,7 +38,7 @@ import {
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
-import { PG_anon, PG_dirty, PG_lazyfree, PG_referenced, PG_swapbacked, PG_thp } from "../mem/frames.js";
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_lazyfree, PG_referenced, PG_swapbacked, PG_thp } from "../mem/frames.js";
 import type { task_struct } from "../task/task.js";
 import { add_to_page_cache, anon_vma_prepare, linear_page_index } from "./fault.js";
 import { faultin_page_range, populate_vma_page_range } from "./gup.js";
@@ -450,7 +450,7 @@ function madvise_collapse(
       const pfn = f.alloc(
         { kind: "anon", anon_vma: vma.anon_vma!.root.id },
         linear_page_index(vma, addr),
-        PG_anon | PG_swapbacked | PG_thp,
+        PG_anon | PG_swapbacked | PG_thp | PG_anon_exclusive,
       );
       if (bits === 0) t.used++;
       t.pfn[i] = pfn;

@@ -17,6 +17,7 @@ import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { READ_IMPLIES_EXEC, type task_struct } from "../task/task.js";
 import { may_expand_vm, security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "./accounting.js";
+import { PG_anon_exclusive } from "../mem/frames.js";
 import { vma_wants_writenotify } from "./fault.js";
 import { populate_vma_page_range } from "./gup.js";
 import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from "./page_table.js";
@@ -182,7 +183,7 @@ function change_protection(
     // only dirty PTEs may skip the fault. Private: exclusive anonymous pages.
     const upgrade = shared
       ? !vma_wants_writenotify(vma) || (bits & PTE_DIRTY) !== 0
-      : f.isAnon(pfn) && f.mapcount[pfn] === 1 && f._refcount[pfn] === 1;
+      : (f.flags[pfn]! & PG_anon_exclusive) !== 0;
     if (upgrade) t.bits[i] = bits | PTE_WRITE;
   });
 }

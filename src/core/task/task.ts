@@ -54,6 +54,8 @@ export class task_struct {
   maj_flt = 0;
   personality = 0;
   exit_code: number | null = null;
+  /** A vfork child: the parent (pid) it releases when it execs or exits. */
+  vfork_parent: number | null = null;
 
   constructor(
     readonly pid: number,

@@ -1,0 +1,107 @@
+/**
+ * exit(2)/exit_group(2), the final mmput() and exit_mmap(), and wait4(2) (kernel/exit.c,
+ * kernel/fork.c mmput, mm/mmap.c exit_mmap).
+ */
+import { ECHILD } from "../abi/errno.js";
+import { err, ok, type SysResult } from "../lib/result.js";
+import type { Machine } from "../machine.js";
+import { vm_unacct_memory } from "../mm/accounting.js";
+import { vma_fput } from "../mm/mmap.js";
+import type { mm_struct } from "../mm/types.js";
+import { VM_ACCOUNT } from "../mm/vm_flags.js";
+import { vma_unlink } from "../mm/vma.js";
+import { zap_page_range } from "../mm/zap.js";
+import type { task_struct } from "./task.js";
+
+/** exit_mmap(): unmap everything when the last user of the mm is gone. */
+export function exit_mmap(m: Machine, mm: mm_struct): void {
+  mm.update_hiwater_rss();
+  mm.update_hiwater_vm();
+  let nr_accounted = 0;
+  for (const v of [...mm.mm_mt]) {
+    zap_page_range(m, mm, v, v.vm_start, v.vm_end, true);
+    if (v.vm_flags & VM_ACCOUNT) nr_accounted += v.nr_pages;
+    vma_unlink(mm, v);
+    vma_fput(m, v.vm_file);
+  }
+  mm.pgd.freeRange(0, Number.MAX_SAFE_INTEGER);
+  vm_unacct_memory(m, nr_accounted);
+  mm.total_vm = mm.locked_vm = mm.exec_vm = mm.stack_vm = mm.data_vm = mm.shared_vm = 0;
+  mm.locked_vm_skew = 0;
+}
+
+/** mmput(): drop a user; the last one tears the address space down. */
+export function mmput(m: Machine, mm: mm_struct): void {
+  if (--mm.mm_users === 0) {
+    exit_mmap(m, mm);
+    mm.mm_count--;
+  }
+}
+
+/** mm_release(): a vfork parent waiting on this child runs again. */
+function mm_release(m: Machine, task: task_struct): void {
+  if (task.vfork_parent !== null) {
+    const p = m.tasks.get(task.vfork_parent);
+    if (p && p.state === "vfork-waiting") p.state = "running";
+    task.vfork_parent = null;
+  }
+}
+
+/** exit_mm() + exit_files(): the task lets go of its address space and files. */
+export function exit_mm(m: Machine, task: task_struct): void {
+  const mm = task.mm;
+  mm_release(m, task);
+  if (mm) {
+    task.mm = null;
+    mmput(m, mm);
+  }
+  for (const [fd, f] of [...task.files.entries()]) {
+    f.f_count--;
+    task.files.close(fd);
+  }
+}
+
+/**
+ * do_exit(): release memory and files, become a zombie until the parent reaps it. Children are
+ * reparented to pid 1 (or reaped at once when there is no pid 1 left to do it).
+ */
+export function do_exit(m: Machine, task: task_struct, code: number): void {
+  exit_mm(m, task);
+  task.exit_code = code;
+  task.state = "zombie";
+  for (const c of m.tasks.values()) {
+    if (c.ppid !== task.pid || c === task) continue;
+    const init = m.tasks.get(1);
+    if (init && init !== task && init.state !== "zombie" && init.state !== "dead") c.ppid = 1;
+    else if (c.state === "zombie") release_task(m, c);
+    else c.ppid = 0;
+  }
+  // A task whose parent is gone (or is not waiting for it) with no parent left is reaped at once.
+  const parent = m.tasks.get(task.ppid);
+  if (!parent || parent.state === "zombie" || parent.state === "dead") release_task(m, task);
+}
+
+function release_task(m: Machine, task: task_struct): void {
+  task.state = "dead";
+  m.tasks.delete(task.pid);
+}
+
+/** wait4(2): reap a zombie child (pid -1: any). Returns [pid, status]; ECHILD when none can be. */
+export function do_wait4(
+  m: Machine,
+  parent: task_struct,
+  pid: number,
+): SysResult<{ pid: number; status: number }> {
+  let any = false;
+  for (const c of m.tasks.values()) {
+    if (c.ppid !== parent.pid || c.tgid !== c.pid || c === parent) continue;
+    if (pid !== -1 && c.pid !== pid) continue;
+    any = true;
+    if (c.state === "zombie") {
+      release_task(m, c);
+      return ok({ pid: c.pid, status: ((c.exit_code ?? 0) & 0xff) << 8 });
+    }
+  }
+  // No WNOHANG blocking in a synchronous engine: a child still running is reported as ECHILD-free 0.
+  return any ? ok({ pid: 0, status: 0 }) : err(ECHILD);
+}

@@ -1,0 +1,207 @@
+/**
+ * fork(2) and clone(2) (kernel/fork.c copy_process, dup_mm; mm/mmap.c dup_mmap): a child task
+ * with a copy of the address space whose private anonymous pages are shared copy-on-write, or
+ * (CLONE_VM) the same mm.
+ */
+import { EAGAIN, EINVAL, ENOMEM } from "../abi/errno.js";
+import { PAGE_SIZE } from "../abi/mman.js";
+import { err, ok, type SysResult } from "../lib/result.js";
+import type { Machine } from "../machine.js";
+import { PG_anon_exclusive } from "../mem/frames.js";
+import { security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "../mm/accounting.js";
+import {
+  PTE_DIRTY,
+  PTE_GUARD,
+  PTE_HWPOISON,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_SWAP,
+  PTE_WRITE,
+  PTE_YOUNG,
+  PTRS_PER_PTE,
+} from "../mm/page_table.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, vm_area_struct } from "../mm/types.js";
+import {
+  VM_ACCOUNT,
+  VM_DONTCOPY,
+  VM_INIT_DEF_MASK,
+  VM_LOCKED_MASK,
+  VM_MAYBE_GUARD,
+  VM_MAYWRITE,
+  VM_MIXEDMAP,
+  VM_PFNMAP,
+  VM_SHARED,
+  VM_WIPEONFORK,
+} from "../mm/vm_flags.js";
+import { vma_link } from "../mm/vma.js";
+import { task_struct } from "./task.js";
+
+/** clone(2) flags that matter for memory. */
+export const CLONE_VM = 0x00000100;
+export const CLONE_FS = 0x00000200;
+export const CLONE_FILES = 0x00000400;
+export const CLONE_SIGHAND = 0x00000800;
+export const CLONE_VFORK = 0x00004000;
+export const CLONE_THREAD = 0x00010000;
+
+/** anon_vma_fork(): the child VMA gets its own anon_vma chained below the parent's. */
+function anon_vma_fork(m: Machine, child: vm_area_struct, parent: vm_area_struct): void {
+  if (!parent.anon_vma) return;
+  const av = m.anon_vma_alloc(parent.anon_vma);
+  child.anon_vma = av;
+  child.anon_vma_chain = [av, ...parent.anon_vma_chain];
+}
+
+/**
+ * copy_page_range(): only VMAs with an anon_vma (or PFN maps, or guard markers) get their PTEs
+ * copied; the rest refault from the page cache. Private writable anonymous pages become
+ * write-protected in both mms and shared (copy-on-write); child PTEs are old, shared ones clean.
+ */
+function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_area_struct): void {
+  if (!(svma.anon_vma || svma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD))) return;
+  const f = m.frames;
+  const cow = (svma.vm_flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+  const shared = (svma.vm_flags & VM_SHARED) !== 0;
+  const shmem = svma.vm_file?.inode.mmapKind === "shmem";
+  src.pgd.forEach(svma.vm_start / PAGE_SIZE, svma.vm_end / PAGE_SIZE, (vpn, t, i) => {
+    let bits = t.bits[i]!;
+    const pfn = t.pfn[i]!;
+    const dt = dst.pgd.tableAlloc(vpn);
+    const di = vpn % PTRS_PER_PTE;
+    if (bits & (PTE_GUARD | PTE_HWPOISON | PTE_SWAP)) {
+      dt.bits[di] = bits;
+      dt.pfn[di] = pfn;
+      dt.used++;
+      return;
+    }
+    if (!(bits & PTE_PRESENT)) return;
+    if (!(bits & PTE_SPECIAL)) {
+      f.get_page(pfn);
+      f.mapcount[pfn]!++;
+      if (f.isAnon(pfn)) {
+        f.flags[pfn]! &= ~PG_anon_exclusive;
+        dst.rss_stat[MM_ANONPAGES]!++;
+      } else dst.rss_stat[shmem ? MM_SHMEMPAGES : MM_FILEPAGES]!++;
+    }
+    if (cow && bits & PTE_WRITE) {
+      bits &= ~PTE_WRITE;
+      t.bits[i] = bits;
+    }
+    let child = bits & ~PTE_YOUNG;
+    if (shared) child &= ~PTE_DIRTY;
+    dt.bits[di] = child;
+    dt.pfn[di] = pfn;
+    dt.used++;
+  });
+}
+
+/** dup_mmap(): copy every VMA but VM_DONTCOPY ones; WIPEONFORK VMAs come empty; locks are not inherited. */
+function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct): number {
+  mm.total_vm = oldmm.total_vm;
+  mm.data_vm = oldmm.data_vm;
+  mm.exec_vm = oldmm.exec_vm;
+  mm.stack_vm = oldmm.stack_vm;
+  mm.shared_vm = oldmm.shared_vm;
+  let charged = 0;
+  for (const mpnt of oldmm.mm_mt) {
+    const n = mpnt.nr_pages;
+    if (mpnt.vm_flags & VM_DONTCOPY) {
+      vm_stat_account(mm, mpnt.vm_flags, -n);
+      continue;
+    }
+    if (mpnt.vm_flags & VM_ACCOUNT) {
+      if (!security_vm_enough_memory(m, task, oldmm, n)) {
+        vm_unacct_memory(m, charged);
+        return -ENOMEM;
+      }
+      charged += n;
+    }
+    const tmp = new vm_area_struct(
+      mm,
+      mpnt.vm_start,
+      mpnt.vm_end,
+      mpnt.vm_flags & ~VM_LOCKED_MASK,
+      mpnt.vm_pgoff,
+      mpnt.vm_file,
+      null,
+      mpnt.vm_ops,
+    );
+    tmp.special = mpnt.special;
+    if (!(mpnt.vm_flags & VM_WIPEONFORK)) anon_vma_fork(m, tmp, mpnt);
+    vma_link(mm, tmp);
+    if (!(tmp.vm_flags & VM_WIPEONFORK)) copy_page_range(m, mm, oldmm, mpnt);
+  }
+  return 0;
+}
+
+/** dup_mm(): a new mm_struct copied from the parent's. */
+function dup_mm(m: Machine, task: task_struct, oldmm: mm_struct): mm_struct | null {
+  const mm = m.mm_alloc();
+  mm.get_unmapped_area = oldmm.get_unmapped_area;
+  mm.mmap_base = oldmm.mmap_base;
+  mm.mmap_legacy_base = oldmm.mmap_legacy_base;
+  mm.task_size = oldmm.task_size;
+  mm.flags = oldmm.flags;
+  mm.def_flags = oldmm.def_flags & VM_INIT_DEF_MASK;
+  for (const k of [
+    "start_code",
+    "end_code",
+    "start_data",
+    "end_data",
+    "start_brk",
+    "brk",
+    "start_stack",
+    "arg_start",
+    "arg_end",
+    "env_start",
+    "env_end",
+  ] as const) {
+    mm[k] = oldmm[k];
+  }
+  mm.saved_auxv = oldmm.saved_auxv.map((p) => [p[0], p[1]]);
+  mm.exe_file = oldmm.exe_file;
+  if (dup_mmap(m, task, mm, oldmm) < 0) return null;
+  mm.hiwater_rss = mm.get_mm_rss();
+  mm.hiwater_vm = mm.total_vm;
+  return mm;
+}
+
+/**
+ * copy_process() for the flags that matter here: fork (flags 0), vfork (CLONE_VM|CLONE_VFORK),
+ * threads and CLONE_VM processes. Returns the child.
+ */
+export function do_fork(m: Machine, parent: task_struct, flags: number): SysResult<task_struct> {
+  if (flags & CLONE_THREAD && !(flags & CLONE_SIGHAND)) return err(EINVAL);
+  if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return err(EINVAL);
+  const oldmm = parent.mm;
+  if (!oldmm) return err(EAGAIN);
+  let mm: mm_struct;
+  if (flags & CLONE_VM) {
+    oldmm.mm_users++;
+    mm = oldmm;
+  } else {
+    const nm = dup_mm(m, parent, oldmm);
+    if (!nm) return err(ENOMEM);
+    mm = nm;
+  }
+  const pid = m.alloc_pid();
+  const child = new task_struct(
+    pid,
+    flags & CLONE_THREAD ? parent.tgid : pid,
+    flags & CLONE_THREAD ? parent.ppid : parent.pid,
+    parent.comm,
+    mm,
+    flags & CLONE_FILES ? parent.files : parent.files.clone(),
+    { ...parent.rlimits },
+    { ...parent.caps },
+  );
+  child.personality = parent.personality;
+  if (!(flags & CLONE_FILES)) for (const [, f] of child.files.entries()) f.f_count++;
+  if (!(flags & CLONE_VM)) mm.owner = pid;
+  if (flags & CLONE_VFORK) {
+    parent.state = "vfork-waiting";
+    child.vfork_parent = parent.pid;
+  }
+  m.tasks.set(pid, child);
+  return ok(child);
+}

@@ -1,0 +1,141 @@
+/**
+ * fork/clone/exit in the kernel's terms: dup_mmap rules (DONTCOPY, WIPEONFORK, locks, hiwater),
+ * copy-on-write contents, fork-child merge restrictions, CLONE_VM sharing, exit and wait4.
+ */
+import { describe, expect, it } from "vitest";
+import { ECHILD } from "../../../src/core/abi/errno.js";
+import {
+  MADV_DONTFORK,
+  MADV_POPULATE_WRITE,
+  MADV_WIPEONFORK,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from "../../../src/core/abi/mman.js";
+import { Machine } from "../../../src/core/machine.js";
+import { access_vm } from "../../../src/core/mm/access.js";
+import { sys_madvise } from "../../../src/core/mm/madvise.js";
+import { sys_mlock } from "../../../src/core/mm/mlock.js";
+import { sys_mmap } from "../../../src/core/mm/mmap.js";
+import { validate_machine } from "../../../src/core/mm/validate.js";
+import { do_exit, do_wait4 } from "../../../src/core/task/exit.js";
+import { CLONE_VFORK, CLONE_VM, do_fork } from "../../../src/core/task/fork.js";
+import type { task_struct } from "../../../src/core/task/task.js";
+import { HOST_PROFILE, layout, PG, W } from "../helpers.js";
+
+const RW = PROT_READ | PROT_WRITE;
+const FIX = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+function setup() {
+  const m = new Machine({ seed: 1, profile: HOST_PROFILE });
+  const p = m.spawnEmpty({ caps: { CAP_IPC_LOCK: true } });
+  const check = () =>
+    validate_machine(m, [...new Set([...m.tasks.values()].map((t) => t.mm).filter((x) => x !== null))]);
+  const fork = (t: task_struct, flags = 0) => {
+    const r = do_fork(m, t, flags);
+    if (!r.ok) throw new Error(`fork: ${r.errno}`);
+    check();
+    return r.value;
+  };
+  return { m, p, check, fork };
+}
+
+describe("fork: copy-on-write", () => {
+  it("the child sees the parent's bytes until either side writes", () => {
+    const { m, p, check, fork } = setup();
+    sys_mmap(m, p, W, 2 * PG, RW, FIX, -1, 0);
+    access_vm(m, p, W, 5, "write", bytes("hello"));
+    const c = fork(p);
+    expect(text(access_vm(m, c, W, 5, "read").data)).toBe("hello");
+    // The child's first write copies the page (a minor fault); the parent keeps its bytes.
+    const w = access_vm(m, c, W, 5, "write", bytes("child"));
+    expect(w.minor).toBe(1);
+    check();
+    expect(text(access_vm(m, p, W, 5, "read").data)).toBe("hello");
+    expect(text(access_vm(m, c, W, 5, "read").data)).toBe("child");
+    // The parent's page is exclusive again: its write reuses it (a fault, no copy).
+    const used = m.frames.nr_used;
+    expect(access_vm(m, p, W, 5, "write", bytes("HELLO")).minor).toBe(1);
+    expect(m.frames.nr_used).toBe(used);
+    check();
+  });
+
+  it("shared mappings stay shared; fork copies no PTEs for VMAs without an anon_vma", () => {
+    const { m, p, fork } = setup();
+    sys_mmap(m, p, W, PG, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    access_vm(m, p, W, 3, "write", bytes("abc"));
+    const c = fork(p);
+    expect(c.mm!.get_mm_rss()).toBe(0);
+    access_vm(m, c, W, 3, "write", bytes("xyz"));
+    expect(text(access_vm(m, p, W, 3, "read").data)).toBe("xyz");
+  });
+
+  it("DONTCOPY VMAs are absent, WIPEONFORK ones empty, locks and def_flags dropped, hiwater reset", () => {
+    const { m, p, fork } = setup();
+    sys_mmap(m, p, W, 2 * PG, RW, FIX, -1, 0);
+    sys_mmap(m, p, W + 4 * PG, 2 * PG, RW, FIX, -1, 0);
+    sys_mmap(m, p, W + 8 * PG, 2 * PG, RW, FIX, -1, 0);
+    sys_madvise(m, p, W, 2 * PG, MADV_DONTFORK);
+    sys_madvise(m, p, W + 4 * PG, 2 * PG, MADV_WIPEONFORK);
+    access_vm(m, p, W + 4 * PG, 2, "write", bytes("wf"));
+    sys_mlock(m, p, W + 8 * PG, 2 * PG);
+    const c = fork(p);
+    expect(layout(c.mm!)).toEqual(["4-6 rw-p 4", "8-10 rw-p 8 a"]);
+    expect(c.mm!.locked_vm).toBe(0);
+    expect(c.mm!.total_vm).toBe(4);
+    expect(text(access_vm(m, c, W + 4 * PG, 2, "read").data)).toBe("\0\0");
+    expect(c.mm!.hiwater_vm).toBe(4);
+  });
+
+  it("F3: in the child a new mapping next to an inherited touched VMA does not merge", () => {
+    const { m, p, fork } = setup();
+    sys_mmap(m, p, W, 2 * PG, RW, FIX, -1, 0);
+    sys_madvise(m, p, W, 2 * PG, MADV_POPULATE_WRITE);
+    sys_mmap(m, p, W + 8 * PG, 2 * PG, RW, FIX, -1, 0);
+    const c = fork(p);
+    sys_mmap(m, c, W + 2 * PG, PG, RW, FIX, -1, 0);
+    sys_mmap(m, c, W + 10 * PG, PG, RW, FIX, -1, 0);
+    expect(layout(c.mm!)).toEqual(["0-2 rw-p 0 a", "2-3 rw-p 2", "8-11 rw-p 8"]);
+    sys_mmap(m, p, W + 2 * PG, PG, RW, FIX, -1, 0);
+    expect(layout(p.mm!)).toEqual(["0-3 rw-p 0 a", "8-10 rw-p 8"]);
+  });
+});
+
+describe("clone, exit, wait4", () => {
+  it("CLONE_VM shares the mm: mm_users counts, mappings are seen by both", () => {
+    const { m, p, fork } = setup();
+    const t = fork(p, CLONE_VM);
+    expect(t.mm).toBe(p.mm);
+    expect(p.mm!.mm_users).toBe(2);
+    sys_mmap(m, t, W, PG, RW, FIX, -1, 0);
+    expect(p.mm!.map_count).toBe(1);
+    do_exit(m, t, 0);
+    expect(p.mm!.mm_users).toBe(1);
+    expect(p.mm!.map_count).toBe(1);
+  });
+
+  it("vfork blocks the parent until the child exits; the last mmput frees everything", () => {
+    const { m, p, check, fork } = setup();
+    sys_mmap(m, p, W, 4 * PG, RW, FIX, -1, 0);
+    const c0 = fork(p);
+    access_vm(m, c0, W, 4 * PG, "write", bytes("x"));
+    const v = fork(p, CLONE_VM | CLONE_VFORK);
+    expect(p.state).toBe("vfork-waiting");
+    do_exit(m, v, 3);
+    expect(p.state).toBe("running");
+    const r = do_wait4(m, p, v.pid);
+    expect(r.ok && r.value).toEqual({ pid: v.pid, status: 3 << 8 });
+    do_exit(m, c0, 0);
+    expect(c0.mm).toBeNull();
+    check();
+    expect(m.frames.nr_used).toBe(0);
+    expect(do_wait4(m, p, -1).ok).toBe(true);
+    const none = do_wait4(m, p, -1);
+    expect(none.ok ? "ok" : none.errno).toBe(ECHILD);
+  });
+});
