@@ -274,7 +274,7 @@ function alloc_anon(m: Machine, vma: vm_area_struct, addr: number): number {
   return m.frames.alloc(
     { kind: "anon", anon_vma: vma.anon_vma!.root.id },
     linear_page_index(vma, addr),
-    PG_anon | PG_swapbacked,
+    PG_anon | PG_swapbacked | PG_anon_exclusive,
   );
 }
 
