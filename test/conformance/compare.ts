@@ -59,7 +59,8 @@ function callOfOutput(trace: string[], outLine: number, out: string[]): { call: 
     const c = trace[i]!.trim();
     if (!c || c.startsWith("#")) continue;
     const start = o;
-    if (c === "maps" || c === "smaps" || c === "probe") {
+    const cmd = c.replace(/^\d+:\s*/, "");
+    if (cmd === "maps" || cmd === "smaps" || cmd === "probe") {
       while (o < out.length && out[o] !== ".") o++;
       o++;
     } else o++;

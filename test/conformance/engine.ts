@@ -18,6 +18,8 @@ import { sys_msync } from "../../src/core/mm/msync.js";
 import { show_map_vma, show_smap } from "../../src/core/mm/procfs.js";
 import { validate_machine } from "../../src/core/mm/validate.js";
 import type { KernelProfile } from "../../src/core/profile.js";
+import { do_exit } from "../../src/core/task/exit.js";
+import { do_fork } from "../../src/core/task/fork.js";
 import { RLIM_INFINITY, type task_struct } from "../../src/core/task/task.js";
 
 export const WIN = 0x100000000000;
@@ -69,8 +71,9 @@ export function runOnEngine(
   const m = new Machine({ seed, profile });
   const caps = { CAP_IPC_LOCK: root, CAP_SYS_RAWIO: root, CAP_SYS_ADMIN: root };
   // The runner disables THP for itself (PR_SET_THP_DISABLE).
-  const t = m.spawnEmpty({ caps, thpDisabled: true });
-  const mm = t.mm!;
+  const first = m.spawnEmpty({ caps, thpDisabled: true });
+  let t = first;
+  let mm = t.mm!;
   const out: string[] = [];
   const res = (r: SysResult<number>, addr = false) => {
     if (!r.ok) out.push(`= -1 ${errnoName(r.errno)}`);
@@ -78,9 +81,22 @@ export function runOnEngine(
   };
   const inWindow = () => [...mm.mm_mt.range(WIN, WIN + WINLEN)];
   for (const raw of trace) {
-    const a = raw.trim().split(/\s+/);
+    // "VPID: call" addresses another process of the trace (vpids are the engine's pids).
+    const routed = /^(\d+):\s*(.*)$/.exec(raw.trim());
+    t = routed ? (m.tasks.get(Number(routed[1])) ?? first) : first;
+    mm = t.mm ?? mm;
+    const a = (routed ? routed[2]! : raw).trim().split(/\s+/);
     if (!a[0] || a[0].startsWith("#")) continue;
     switch (a[0]) {
+      case "fork": {
+        const r = do_fork(m, t, 0);
+        out.push(r.ok ? `= ${r.value.pid}` : `= -1 ${errnoName(r.errno)}`);
+        break;
+      }
+      case "exit":
+        do_exit(m, t, 0);
+        out.push("= 0");
+        break;
       case "file": {
         const inode = m.fs.create(`${workdir}/${a[1]}`, num(a[2]));
         // Written and fsync'ed by the runner: every page cached and clean.
@@ -180,7 +196,7 @@ export function runOnEngine(
       default:
         out.push(`! unknown call ${a[0]}`);
     }
-    validate_machine(m, [mm]);
+    validate_machine(m, [...new Set([...m.tasks.values()].flatMap((x) => (x.mm ? [x.mm] : [])))]);
   }
-  return { lines: out, m, t };
+  return { lines: out, m, t: first };
 }

@@ -6,7 +6,7 @@
 import { Rng } from "../../src/core/lib/rng.js";
 import { WIN } from "./engine.js";
 
-export const PROFILES = ["layout", "errno", "fault", "mixed"] as const;
+export const PROFILES = ["layout", "errno", "fault", "fork", "mixed"] as const;
 export type Profile = (typeof PROFILES)[number];
 
 const PG = 4096;
@@ -146,12 +146,38 @@ export function generateTrace(profile: Profile, seed: number, calls?: number): s
   const g = new Gen(new Rng(`${profile}:${seed}`));
   const n = calls ?? g.int(40, 200);
   const t = ["file f0 40960", "file f1 12288", "open f0 2", "open f0 0", "open f1 2"];
+  // Processes of the trace (vpid 1 is the runner itself); fork adds the next vpid.
+  const live = [1];
+  let next = 2;
+  const MAXP = 8;
   for (let i = 0; i < n; i++) {
     const bad = profile === "errno" ? g.chance(0.8) : profile === "mixed" ? g.chance(0.25) : false;
-    const access = profile === "fault" ? g.chance(0.55) : profile === "mixed" ? g.chance(0.2) : false;
-    t.push(access ? accessCall(g) : bad ? invalidCall(g) : validCall(g));
-    if (!t[t.length - 1]!.startsWith("mincore")) t.push("maps");
+    const access =
+      profile === "fault" || profile === "fork"
+        ? g.chance(0.55)
+        : profile === "mixed"
+          ? g.chance(0.2)
+          : false;
+    const p = profile === "fork" || profile === "mixed" ? g.pick(live) : 1;
+    const prefix = p === 1 ? "" : `${p}: `;
+    if (
+      (profile === "fork" || profile === "mixed") &&
+      next <= MAXP &&
+      g.chance(profile === "fork" ? 0.06 : 0.01)
+    ) {
+      t.push(`${prefix}fork`);
+      live.push(next++);
+      continue;
+    }
+    if (p !== 1 && g.chance(0.02)) {
+      t.push(`${prefix}exit`);
+      live.splice(live.indexOf(p), 1);
+      continue;
+    }
+    const call = access ? accessCall(g) : bad ? invalidCall(g) : validCall(g);
+    t.push(prefix + call);
+    if (!call.startsWith("mincore")) t.push(`${prefix}maps`);
   }
-  t.push("smaps");
+  for (const p of live) t.push(p === 1 ? "smaps" : `${p}: smaps`);
   return t;
 }

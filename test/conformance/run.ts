@@ -14,7 +14,7 @@ export interface TraceOutcome {
 
 export function runTrace(host: Host, profile: Profile, seed: number): TraceOutcome {
   const trace = generateTrace(profile, seed);
-  const calls = trace.filter((l) => l !== "maps" && l !== "smaps").length;
+  const calls = trace.filter((l) => !/(^|: )s?maps$/.test(l)).length;
   const k = runOnHost(host, trace);
   try {
     const e = runOnEngine(trace, host.profile, k.workdir, host.root);

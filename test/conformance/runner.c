@@ -15,6 +15,8 @@
  *                             "= SIGNAME CODE 0xADDR HASH MINFLT MAJFLT" (HASH: FNV-1a of the bytes
  *                             read before it; fault counts are getrusage deltas)
  *   write ADDR LEN BYTE       store BYTE+i (mod 256) at ADDR+i; same result line
+ *   fork                      the process forks; prints "= VPID" (the child's virtual pid: 2, 3, ...)
+ *   exit                      the process exits (never vpid 1)
  *   maps                      print the VMAs intersecting the window, as /proc/self/maps does
  *   smaps                     print selected smaps fields of those VMAs
  *   probe                     print host facts the engine's kernel profile must match:
@@ -23,6 +25,10 @@
  *   rlimit NAME DELTA         setrlimit(NAME) to the current use plus DELTA bytes (AS: VmSize,
  *                             DATA: VmData, MEMLOCK: VmLck), so traces do not depend on what libc
  *                             maps outside the window; DELTA -1 = unlimited
+ *
+ * A line may start with "VPID:" to address another process of the trace (default 1). Every process
+ * is connected to vpid 1 by a pair of pipes made before the first fork; vpid 1 routes lines to the
+ * others and copies their output back, so the output is one stream in trace order.
  *
  * Results: "= 0x<hex>" for address results, "= <n>" for others, "= -1 ENAME" on failure.
  * The window [WIN, WIN+WINLEN) must be free at start; nothing else in this process maps there,
@@ -47,6 +53,11 @@
 #define WINLEN (1UL << 30)
 
 static char line[4096];
+#define MAXP 8
+static int cmd_pipe[MAXP + 1][2], res_pipe[MAXP + 1][2];
+static int vpid = 1, nprocs = 1;
+static struct rusage ru0, ru1;
+#define GUARD (WIN - 0x10000)
 static sigjmp_buf jb;
 static volatile sig_atomic_t got_sig, got_code;
 static volatile unsigned long got_addr;
@@ -67,11 +78,13 @@ static const char *code_name(int sig, int code) {
 
 /* The bytes are hashed as they are read: no buffer whose first use could itself fault. */
 static void access_range(unsigned long addr, unsigned long len, int write, unsigned byte, int print) {
-  struct rusage r0, r1;
   volatile unsigned hash = 2166136261u;
   volatile unsigned long i = 0;
   got_sig = 0;
-  getrusage(RUSAGE_SELF, &r0);
+  /* Touch what the measured part writes (after a fork these pages are copy-on-write). */
+  memset(&jb, 0, sizeof jb);
+  getrusage(RUSAGE_SELF, &ru1);
+  getrusage(RUSAGE_SELF, &ru0);
   if (sigsetjmp(jb, 1) == 0) {
     for (i = 0; i < len; i++) {
       volatile unsigned char *p = (volatile unsigned char *)(addr + i);
@@ -79,8 +92,8 @@ static void access_range(unsigned long addr, unsigned long len, int write, unsig
       else hash = (hash ^ *p) * 16777619u;
     }
   }
-  getrusage(RUSAGE_SELF, &r1);
-  long mn = r1.ru_minflt - r0.ru_minflt, mj = r1.ru_majflt - r0.ru_majflt;
+  getrusage(RUSAGE_SELF, &ru1);
+  long mn = ru1.ru_minflt - ru0.ru_minflt, mj = ru1.ru_majflt - ru0.ru_majflt;
   if (!print) return;
   if (got_sig)
     printf("= %s %s 0x%lx %08x %ld %ld\n", got_sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", code_name(got_sig, got_code),
@@ -172,18 +185,111 @@ int main(int argc, char **argv) {
   access_range((unsigned long)line, 64, 0, 0, 0);
   void *p = mmap((void *)WIN, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (void *)WIN) { printf("! window busy\n"); return 3; }
-  /* Deliver one signal now: the first signal frame may touch a new stack page, which must not be
-   * counted in a traced access's fault delta. */
-  p = mmap((void *)WIN, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-  access_range((unsigned long)p, 1, 0, 0, 0);
   munmap(p, 4096);
-  while (fgets(line, sizeof line, stdin)) {
+  /* Deliver one signal now: the first signal frame may touch a new stack page, which must not be
+   * counted in a traced access's fault delta. The PROT_NONE page below the window stays for the
+   * same warm-up after each fork (the stack is copy-on-write then). */
+  mmap((void *)GUARD, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  access_range(GUARD, 1, 0, 0, 0);
+  /* Pipes live at high descriptors so that the trace's open() calls get 3, 4, ... as the engine's do. */
+  for (int k = 2; k <= MAXP; k++) {
+    if (pipe(cmd_pipe[k]) || pipe(res_pipe[k])) { printf("! pipe\n"); return 3; }
+    for (int e = 0; e < 2; e++) {
+      int *fds[2] = {&cmd_pipe[k][e], &res_pipe[k][e]};
+      for (int q = 0; q < 2; q++) {
+        int hi = fcntl(*fds[q], F_DUPFD, 200);
+        close(*fds[q]);
+        *fds[q] = hi;
+      }
+    }
+  }
+  signal(SIGCHLD, SIG_IGN); /* exited children are reaped by the kernel */
+  /* The trace's processes form their own group; vpid 1 ends them all when the trace ends. */
+  setpgid(0, 0);
+  signal(SIGTERM, SIG_IGN);
+  FILE *in = stdin;
+  for (;;) {
+    if (!fgets(line, sizeof line, in)) {
+      if (vpid != 1) _exit(0);
+      fflush(stdout);
+      kill(0, SIGTERM);
+      break;
+    }
+    char *body = line;
+    int target = 1;
+    char *colon = strchr(line, ':');
+    if (colon && colon < line + 4 && colon > line) {
+      target = atoi(line);
+      body = colon + 1;
+    }
+    if (vpid == 1 && target != 1) {
+      /* Route to another process and copy its output back, up to its end marker. */
+      if (target < 2 || target > nprocs) { printf("! no process %d\n", target); fflush(stdout); continue; }
+      /* The router numbers every new process, so a fork anywhere gets the next vpid. */
+      char fwd[4200];
+      char cmd0[16] = "";
+      sscanf(body, "%15s", cmd0);
+      if (!strcmp(cmd0, "fork")) snprintf(fwd, sizeof fwd, "fork %d\n", nprocs < MAXP ? ++nprocs : 0);
+      else snprintf(fwd, sizeof fwd, "%s", body);
+      size_t len = strlen(fwd);
+      if (write(cmd_pipe[target][1], fwd, len) != (ssize_t)len) { printf("! route\n"); continue; }
+      static char rbuf[1 << 16];
+      static size_t have;
+      have = 0;
+      for (;;) {
+        ssize_t r = read(res_pipe[target][0], rbuf + have, sizeof rbuf - have);
+        if (r <= 0) break;
+        have += (size_t)r;
+        if (have >= 3 && !memcmp(rbuf + have - 3, "@@\n", 3)) { have -= 3; break; }
+      }
+      fwrite(rbuf, 1, have, stdout);
+      fflush(stdout);
+      continue;
+    }
     char *a[8] = {0};
     int n = 0;
-    for (char *t = strtok(line, " \t\n"); t && n < 8; t = strtok(NULL, " \t\n")) a[n++] = t;
-    if (!n || a[0][0] == '#') continue;
+    for (char *t = strtok(body, " \t\n"); t && n < 8; t = strtok(NULL, " \t\n")) a[n++] = t;
+    if (!n || a[0][0] == '#') { if (vpid != 1) { printf("@@\n"); fflush(stdout); } continue; }
     const char *c = a[0];
     errno = 0;
+    if (!strcmp(c, "fork")) {
+      int child = a[1] ? atoi(a[1]) : (nprocs < MAXP ? ++nprocs : 0);
+      if (child < 2) { printf("! too many processes\n"); }
+      else {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+          signal(SIGTERM, SIG_DFL);
+          vpid = child;
+          dup2(res_pipe[child][1], 1);
+          in = fdopen(cmd_pipe[child][0], "r");
+          setvbuf(in, NULL, _IONBF, 0);
+          access_range(GUARD, 1, 0, 0, 0);
+          continue;
+        }
+        if (pid < 0) printf("= -1 %s\n", strerrorname_np(errno));
+        else {
+          access_range(GUARD, 1, 0, 0, 0);
+          printf("= %d\n", child);
+        }
+      }
+      if (vpid != 1) printf("@@\n");
+      fflush(stdout);
+      continue;
+    }
+    if (!strcmp(c, "exit")) {
+      if (vpid == 1) printf("! vpid 1 cannot exit\n");
+      else {
+        /* exit_mmap() runs after the reply would reach the router: unmap the window first, so the
+         * other processes' next views do not race with this one's teardown. */
+        munmap((void *)WIN, WINLEN);
+        printf("= 0\n@@\n");
+        fflush(stdout);
+        _exit(0);
+      }
+      fflush(stdout);
+      continue;
+    }
     if (!strcmp(c, "file")) {
       int fd = open(a[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
       long left = snum(a[2]), r = fd < 0 ? -1 : 0;
@@ -242,6 +348,7 @@ int main(int argc, char **argv) {
       if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max) rl.rlim_cur = rl.rlim_max;
       result(setrlimit(res, &rl), 0);
     } else printf("! unknown call %s\n", c);
+    if (vpid != 1) printf("@@\n");
     fflush(stdout);
   }
   return 0;

@@ -38,7 +38,15 @@ import {
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
-import { PG_anon, PG_anon_exclusive, PG_dirty, PG_lazyfree, PG_referenced, PG_swapbacked, PG_thp } from "../mem/frames.js";
+import {
+  PG_anon,
+  PG_anon_exclusive,
+  PG_dirty,
+  PG_lazyfree,
+  PG_referenced,
+  PG_swapbacked,
+  PG_thp,
+} from "../mem/frames.js";
 import type { task_struct } from "../task/task.js";
 import { add_to_page_cache, anon_vma_prepare, linear_page_index } from "./fault.js";
 import { faultin_page_range, populate_vma_page_range } from "./gup.js";
@@ -210,7 +218,7 @@ function madvise_vma_behavior(
       if (vma.vm_flags & forbidden) return done(-EINVAL);
       if (behavior === MADV_FREE) {
         if (vma.vm_ops !== "anonymous") return done(-EINVAL);
-        madvise_free(m, mm, vma, start, end);
+        madvise_free(m, mm, start, end);
       } else {
         zap_page_range(m, mm, vma, start, end, false);
       }
@@ -303,18 +311,21 @@ function madvise_vma_behavior(
   return { error: 0, prev: r.vma };
 }
 
-/** MADV_FREE: exclusive anonymous pages become lazily freeable (clean, LazyFree in smaps). */
-function madvise_free(m: Machine, mm: mm_struct, vma: vm_area_struct, start: number, end: number): void {
+/**
+ * MADV_FREE (madvise_free_pte_range): every mapped anonymous page gets a clean, old PTE and becomes
+ * lazily freeable; only a page no one else maps also loses its dirty flag.
+ */
+function madvise_free(m: Machine, mm: mm_struct, start: number, end: number): void {
   const f = m.frames;
   mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
     const bits = t.bits[i]!;
     if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
     const pfn = t.pfn[i]!;
-    if (!f.isAnon(pfn) || f.mapcount[pfn] !== 1) return;
-    f.flags[pfn] = (f.flags[pfn]! & ~(PG_dirty | PG_referenced)) | PG_lazyfree;
+    if (!f.isAnon(pfn)) return;
+    if (f.mapcount[pfn] === 1) f.flags[pfn]! &= ~PG_dirty;
+    f.flags[pfn] = (f.flags[pfn]! & ~PG_referenced) | PG_lazyfree;
     t.bits[i] = bits & ~(PTE_DIRTY | PTE_YOUNG);
   });
-  void vma;
 }
 
 /**

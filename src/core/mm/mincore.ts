@@ -32,8 +32,17 @@ export function sys_mincore(
   // access_ok(start, len): no wrap and the end within the user address space.
   if (start < 0 || len < 0 || start + len > TASK_SIZE) return err(ENOMEM);
   const pages = Math.ceil(len / PAGE_SIZE);
-  const vec = new Uint8Array(pages);
   const mm = task.mm!;
+  // Linux copies the vector out in chunks; here it is sized by the mapped pages reachable from start
+  // (up to the first hole), never by the requested length alone.
+  let reachable = 0;
+  for (let a = start; reachable < pages; ) {
+    const v = vma_lookup(mm, a);
+    if (!v) break;
+    reachable = Math.min(pages, reachable + (v.vm_end - a) / PAGE_SIZE);
+    a = v.vm_end;
+  }
+  const vec = new Uint8Array(reachable);
   let done = 0;
   let addr = start;
   while (done < pages) {

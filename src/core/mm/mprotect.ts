@@ -15,9 +15,9 @@ import {
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
+import { PG_anon_exclusive } from "../mem/frames.js";
 import { READ_IMPLIES_EXEC, type task_struct } from "../task/task.js";
 import { may_expand_vm, security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "./accounting.js";
-import { PG_anon_exclusive } from "../mem/frames.js";
 import { vma_wants_writenotify } from "./fault.js";
 import { populate_vma_page_range } from "./gup.js";
 import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from "./page_table.js";
