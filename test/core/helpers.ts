@@ -3,9 +3,18 @@
  * address space, and a checked call wrapper that runs validate_mm()/validate_machine() after each step.
  */
 import { expect } from "vitest";
-import { PAGE_SIZE } from "../../src/core/abi/mman.js";
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  PAGE_SIZE,
+  PROT_NONE,
+  PROT_READ,
+} from "../../src/core/abi/mman.js";
 import type { SysResult } from "../../src/core/lib/result.js";
 import { Machine, type MachineOptions, type SpawnOptions } from "../../src/core/machine.js";
+import { add_to_page_cache } from "../../src/core/mm/fault.js";
+import { sys_mmap } from "../../src/core/mm/mmap.js";
 import type { mm_struct } from "../../src/core/mm/types.js";
 import { validate_machine, validate_mm } from "../../src/core/mm/validate.js";
 import { vmFlagMnemonics } from "../../src/core/mm/vm_flags.js";
@@ -90,4 +99,36 @@ export function layout(mm: mm_struct, base = W): string[] {
 export function flagsAt(mm: mm_struct, addr: number): string {
   const v = mm.mm_mt.lookup(addr);
   return v ? vmFlagMnemonics(v.vm_flags).trim() : "";
+}
+
+/** Filler VMAs live here, far above the pictured window. */
+export const FAR = W + 0x10000000;
+
+/** The window's VMAs only (the fillers of the max_map_count tests are left out). */
+export function win(mm: mm_struct): string[] {
+  return layout(mm).filter((l) => Number.parseInt(l, 10) < 0x10000);
+}
+
+/** Single-page VMAs that cannot merge (alternating prot) until map_count == n. */
+export function fillTo(e: Env, n: number): void {
+  for (let i = 0; e.mm.map_count < n; i++) {
+    e.ok(
+      sys_mmap(
+        e.m,
+        e.t,
+        FAR + 2 * i * PG,
+        PG,
+        i & 1 ? PROT_READ : PROT_NONE,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        -1,
+        0,
+      ),
+    );
+  }
+}
+
+/** A regular file of `size` bytes whose page cache is warm (as after writing it). */
+export function cachedFile(e: Env, path: string, size: number): void {
+  const inode = e.m.fs.create(path, size);
+  for (let i = 0; i < Math.ceil(size / PG); i++) add_to_page_cache(e.m, inode, i);
 }

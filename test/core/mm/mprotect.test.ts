@@ -33,7 +33,7 @@ import { sys_mmap } from "../../../src/core/mm/mmap.js";
 import { sys_mprotect } from "../../../src/core/mm/mprotect.js";
 import { MM_ANONPAGES, MM_FILEPAGES, type mm_struct } from "../../../src/core/mm/types.js";
 import { READ_IMPLIES_EXEC } from "../../../src/core/task/task.js";
-import { type Env, env, flagsAt, layout, PG, W } from "../helpers.js";
+import { cachedFile, type Env, env, FAR, fillTo, flagsAt, layout, PG, W, win } from "../helpers.js";
 
 const R = PROT_READ;
 const RW = PROT_READ | PROT_WRITE;
@@ -42,27 +42,6 @@ const FIX = ANON | MAP_FIXED;
 const GIB = 2 ** 30;
 /** The layout() pgoff column of a file VMA at file offset 0 (pgoffs are printed relative to W). */
 const F0 = -W / PG;
-
-/** Filler VMAs live here, far above the pictured window. */
-const FAR = W + 0x10000000;
-
-/** The window's VMAs only (the fillers of the max_map_count tests are left out). */
-function win(mm: mm_struct): string[] {
-  return layout(mm).filter((l) => Number.parseInt(l, 10) < 0x10000);
-}
-
-/** Single-page VMAs that cannot merge (alternating prot) until map_count == n. */
-function fillTo(e: Env, n: number): void {
-  for (let i = 0; e.mm.map_count < n; i++) {
-    e.ok(sys_mmap(e.m, e.t, FAR + 2 * i * PG, PG, i & 1 ? PROT_READ : PROT_NONE, FIX, -1, 0));
-  }
-}
-
-/** A regular file of `pages` pages whose page cache is warm (as after writing it). */
-function cachedFile(e: Env, path: string, size: number): void {
-  const inode = e.m.fs.create(path, size);
-  for (let i = 0; i < Math.ceil(size / PG); i++) add_to_page_cache(e.m, inode, i);
-}
 
 /** [0,4) rw, a hole at 4, [5,8) rw. */
 function holeWindow(): Env {
