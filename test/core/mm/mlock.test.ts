@@ -26,7 +26,6 @@ import {
   PROT_WRITE,
 } from "../../../src/core/abi/mman.js";
 import { sys_open } from "../../../src/core/fs/open.js";
-import { add_to_page_cache } from "../../../src/core/mm/fault.js";
 import { sys_mincore } from "../../../src/core/mm/mincore.js";
 import {
   sys_mlock,
@@ -36,13 +35,12 @@ import {
   sys_munlockall,
 } from "../../../src/core/mm/mlock.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct } from "../../../src/core/mm/types.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES } from "../../../src/core/mm/types.js";
 import {
   cachedFile,
   type Env,
   type EnvOptions,
   env,
-  FAR,
   fillTo,
   flagsAt,
   layout,

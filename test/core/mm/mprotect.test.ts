@@ -26,14 +26,13 @@ import {
   PROT_WRITE,
 } from "../../../src/core/abi/mman.js";
 import { sys_open } from "../../../src/core/fs/open.js";
-import { add_to_page_cache } from "../../../src/core/mm/fault.js";
 import { sys_mincore } from "../../../src/core/mm/mincore.js";
 import { sys_mlock, sys_mlock2 } from "../../../src/core/mm/mlock.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
 import { sys_mprotect } from "../../../src/core/mm/mprotect.js";
-import { MM_ANONPAGES, MM_FILEPAGES, type mm_struct } from "../../../src/core/mm/types.js";
+import { MM_ANONPAGES, MM_FILEPAGES } from "../../../src/core/mm/types.js";
 import { READ_IMPLIES_EXEC } from "../../../src/core/task/task.js";
-import { cachedFile, type Env, env, FAR, fillTo, flagsAt, layout, PG, W, win } from "../helpers.js";
+import { cachedFile, type Env, env, fillTo, flagsAt, layout, PG, W, win } from "../helpers.js";
 
 const R = PROT_READ;
 const RW = PROT_READ | PROT_WRITE;

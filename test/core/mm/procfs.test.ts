@@ -429,7 +429,7 @@ const SCENARIOS: [id: string, off: number, what: string][] = [
  * The exact comparison runs as it.fails (remove the entry when the engine is fixed); a second test
  * compares every line but those of the `fields` named, so the rest stays checked.
  */
-const FAULT_AROUND_OLD =
+const _FAULT_AROUND_OLD =
   "fault.ts do_fault_around() installs PTEs without PTE_YOUNG; on x86 every new PTE is young " +
   "(vm_page_prot has _PAGE_ACCESSED), so the kernel counts the fault-around pages as Referenced";
 const ENGINE_DIVERGENCES: Record<string, { reason: string; fields: string[] }> = {};
