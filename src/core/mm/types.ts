@@ -16,9 +16,6 @@ export type VmOpsKind = "anonymous" | "file" | "shmem" | "special";
 export type SpecialName = "[vvar]" | "[vvar_vclock]" | "[vdso]";
 
 export class vm_area_struct {
-  /** Tree links owned by VmaTree; not part of the model. */
-  __node: unknown = undefined;
-
   /** A cached pgprot, recomputed from vm_flags by vma_set_page_prot(). */
   vm_page_prot: string;
 
