@@ -157,6 +157,22 @@ static unsigned long status_kb(const char *key) {
   return p ? strtoul(p + strlen(key), NULL, 10) : 0;
 }
 
+/* One line into `line`: from stdin for vpid 1, else from the process's command pipe (no FILE, no
+ * buffering across lines, no allocation). */
+static int read_line(int fd) {
+  if (fd < 0) return fgets(line, sizeof line, stdin) != NULL;
+  size_t n = 0;
+  while (n < sizeof line - 1) {
+    char ch;
+    ssize_t r = read(fd, &ch, 1);
+    if (r <= 0) return n > 0;
+    line[n++] = ch;
+    if (ch == '\n') break;
+  }
+  line[n] = 0;
+  return 1;
+}
+
 static void probe(void) {
   volatile char *p = mmap((void *)WIN, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (void *)WIN) { printf("! probe mmap failed\n"); return; }
@@ -172,7 +188,10 @@ int main(int argc, char **argv) {
   if (argc < 2) { fprintf(stderr, "usage: runner WORKDIR < trace\n"); return 2; }
   snprintf(workdir, sizeof workdir, "%s", argv[1]);
   if (chdir(workdir)) { perror("chdir"); return 2; }
-  setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+  /* Static buffers only: stdio must not allocate (malloc could mmap) once the trace runs. */
+  static char outbuf[1 << 20], inbuf[1 << 16];
+  setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+  setvbuf(stdin, inbuf, _IOFBF, sizeof inbuf);
   prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
   /* The window must be free: a probe mapping with MAP_FIXED_NOREPLACE at each end proves it. */
   struct sigaction sa;
@@ -207,9 +226,9 @@ int main(int argc, char **argv) {
   /* The trace's processes form their own group; vpid 1 ends them all when the trace ends. */
   setpgid(0, 0);
   signal(SIGTERM, SIG_IGN);
-  FILE *in = stdin;
+  int in_fd = -1; /* -1: stdin through stdio (vpid 1); else a command pipe read byte by byte */
   for (;;) {
-    if (!fgets(line, sizeof line, in)) {
+    if (!read_line(in_fd)) {
       if (vpid != 1) _exit(0);
       fflush(stdout);
       kill(0, SIGTERM);
@@ -262,8 +281,7 @@ int main(int argc, char **argv) {
           signal(SIGTERM, SIG_DFL);
           vpid = child;
           dup2(res_pipe[child][1], 1);
-          in = fdopen(cmd_pipe[child][0], "r");
-          setvbuf(in, NULL, _IONBF, 0);
+          in_fd = cmd_pipe[child][0];
           access_range(GUARD, 1, 0, 0, 0);
           continue;
         }
