@@ -38,8 +38,8 @@ export function mmput(m: Machine, mm: mm_struct): void {
   }
 }
 
-/** mm_release(): a vfork parent waiting on this child runs again. */
-function mm_release(m: Machine, task: task_struct): void {
+/** mm_release(): a vfork parent waiting on this child runs again (at exit and at exec). */
+export function mm_release_vfork(m: Machine, task: task_struct): void {
   if (task.vfork_parent !== null) {
     const p = m.tasks.get(task.vfork_parent);
     if (p && p.state === "vfork-waiting") p.state = "running";
@@ -50,7 +50,7 @@ function mm_release(m: Machine, task: task_struct): void {
 /** exit_mm() + exit_files(): the task lets go of its address space and files. */
 export function exit_mm(m: Machine, task: task_struct): void {
   const mm = task.mm;
-  mm_release(m, task);
+  mm_release_vfork(m, task);
   if (mm) {
     task.mm = null;
     mmput(m, mm);
