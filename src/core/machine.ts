@@ -3,6 +3,7 @@
  * share nothing, so many can live side by side and each replays identically from its seed.
  */
 import { PAGE_SIZE, TASK_SIZE } from "./abi/mman.js";
+import type { CoreEvent, EventSink } from "./events.js";
 import { FdTable, FileSystem } from "./fs/file.js";
 import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
@@ -38,6 +39,8 @@ export class Machine {
   readonly fs = new FileSystem();
   readonly frames = new FrameTable();
   readonly tasks = new Map<number, task_struct>();
+  /** Where committed changes are reported (null: nobody listens, and nothing is built). */
+  sink: EventSink | null = null;
   /** vm_committed_as: pages charged by VM_ACCOUNT mappings (Committed_AS). */
   vm_committed_as = 0;
   private nextPid = 1;
@@ -62,7 +65,13 @@ export class Machine {
   }
 
   mm_alloc(): mm_struct {
-    return new mm_struct(this.nextMmId++, this.profile.stackGuardGapPages * PAGE_SIZE, TASK_SIZE);
+    const mm = new mm_struct(this.nextMmId++, this.profile.stackGuardGapPages * PAGE_SIZE, TASK_SIZE);
+    mm.machine_events = this;
+    return mm;
+  }
+
+  emit(e: CoreEvent): void {
+    this.sink?.(e);
   }
 
   anon_vma_alloc(parent: AnonVma | null): AnonVma {
@@ -91,6 +100,7 @@ export class Machine {
     if (opts.thpDisabled) mm.flags |= MMF_DISABLE_THP;
     arch_pick_mmap_layout(this, task, mm);
     this.tasks.set(pid, task);
+    this.sink?.({ type: "task_new", pid, mm: mm.id, comm: task.comm });
     return task;
   }
 }

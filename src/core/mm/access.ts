@@ -10,6 +10,7 @@ import type { task_struct } from "../task/task.js";
 import { may_expand_vm, mlock_future_ok, security_vm_enough_memory, vm_stat_account } from "./accounting.js";
 import {
   anon_vma_prepare,
+  type FaultResult,
   handle_mm_fault,
   VM_FAULT_HWPOISON,
   VM_FAULT_MAJOR,
@@ -17,7 +18,7 @@ import {
   VM_FAULT_SIGSEGV,
 } from "./fault.js";
 import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, PTRS_PER_PTE } from "./page_table.js";
-import type { mm_struct, vm_area_struct } from "./types.js";
+import { type mm_struct, type vm_area_struct, vma_fact } from "./types.js";
 import { VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_WRITE } from "./vm_flags.js";
 import { find_vma } from "./vma.js";
 
@@ -109,7 +110,7 @@ function fault_in_page(
   addr: number,
   kind: AccessKind,
   counts: { minor: number; major: number },
-): { pfn: number; special: boolean } | SignalInfo {
+): { pfn: number; special: boolean; fault: FaultResult | null } | SignalInfo {
   if (addr >= NON_CANONICAL || (addr < 0 && addr < KERNEL_HALF)) {
     // Non-canonical: #GP, no address.
     return { signo: "SIGSEGV", code: "SI_KERNEL", addr: 0 };
@@ -131,8 +132,10 @@ function fault_in_page(
   let t = mm.pgd.table(vpn);
   const i = vpn % PTRS_PER_PTE;
   let bits = t ? t.bits[i]! : 0;
+  let fault: FaultResult | null = null;
   if (!(bits & PTE_PRESENT) || (write && !(bits & PTE_WRITE))) {
     const r = handle_mm_fault(m, mm, vma, page, write);
+    fault = r;
     if (r.code & VM_FAULT_SIGSEGV) return { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
     if (r.code & VM_FAULT_SIGBUS) return { signo: "SIGBUS", code: "BUS_ADRERR", addr };
     if (r.code & VM_FAULT_HWPOISON) return { signo: "SIGBUS", code: "BUS_MCEERR_AR", addr };
@@ -148,7 +151,7 @@ function fault_in_page(
   }
   // The CPU sets the accessed bit, and the dirty bit on a write.
   t!.bits[i] = bits | PTE_YOUNG | (write ? PTE_DIRTY : 0);
-  return { pfn: t!.pfn[i]!, special: (bits & PTE_SPECIAL) !== 0 };
+  return { pfn: t!.pfn[i]!, special: (bits & PTE_SPECIAL) !== 0, fault };
 }
 
 /**
@@ -170,6 +173,23 @@ export function access_vm(
   while (done < len) {
     const a = addr + done;
     const r = fault_in_page(m, task, mm, a, kind, counts);
+    if (m.sink && ("signo" in r || r.fault)) {
+      const v = mm.mm_mt.lookup(a);
+      const f = "signo" in r ? null : r.fault!;
+      m.emit({
+        type: "fault",
+        pid: task.pid,
+        mm: mm.id,
+        addr: a,
+        access: kind,
+        kind: f ? f.kind : "none",
+        result: "signo" in r ? r.signo : "ok",
+        code: "signo" in r ? r.code : null,
+        major: f ? (f.code & VM_FAULT_MAJOR) !== 0 : false,
+        pages: f ? f.mapped : 0,
+        vma: v ? vma_fact(v) : null,
+      });
+    }
     if ("signo" in r) return { data: out.subarray(0, done), done, ...counts, signal: r };
     const off = a % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - off, len - done);

@@ -3,6 +3,7 @@
  * and vm_area_struct (one mapping). Field comments give the invariant and who maintains it.
  */
 import { PAGE_SIZE } from "../abi/mman.js";
+import type { CoreEvent, VmaFact } from "../events.js";
 import type { OpenFile } from "../fs/file.js";
 import { VmaTree } from "../lib/vma_tree.js";
 import type { AnonVma } from "./anon_vma.js";
@@ -147,6 +148,8 @@ export class mm_struct {
   owner: number | null = null;
   /** The executable's open file (/proc/PID/exe), or null. */
   exe_file: OpenFile | null = null;
+  /** Where VMA surgery reports splits and merges (the machine's event sink). */
+  machine_events: { sink: ((e: CoreEvent) => void) | null } | null = null;
 
   constructor(
     /** Unique per machine (views, events). */
@@ -178,6 +181,18 @@ export class mm_struct {
   update_hiwater_vm(): void {
     if (this.hiwater_vm < this.total_vm) this.hiwater_vm = this.total_vm;
   }
+}
+
+/** A VMA as events report it. */
+export function vma_fact(v: vm_area_struct): VmaFact {
+  return {
+    start: v.vm_start,
+    end: v.vm_end,
+    flags: v.vm_flags,
+    pgoff: v.vm_pgoff,
+    file: v.vm_file ? v.vm_file.inode.path : v.special,
+    anon_vma: v.anon_vma ? v.anon_vma.id : null,
+  };
 }
 
 /** vm_start_gap(): the lowest address a mapping below `vma` may reach (stack guard gap). */

@@ -8,7 +8,7 @@ import { PAGE_SIZE } from "../abi/mman.js";
 import type { OpenFile } from "../fs/file.js";
 import type { Machine } from "../machine.js";
 import type { AnonVma } from "./anon_vma.js";
-import { type mm_struct, type VmOpsKind, vm_area_struct, vma_set_page_prot } from "./types.js";
+import { type mm_struct, type VmOpsKind, vm_area_struct, vma_fact, vma_set_page_prot } from "./types.js";
 import { VM_IGNORE_MERGE, VM_MAYBE_GUARD, VM_SPECIAL } from "./vm_flags.js";
 
 /** Flags that a merge keeps if any of the merged VMAs had them. */
@@ -97,7 +97,15 @@ export function __split_vma(
   }
   mm.mm_mt.update(vma);
   vma_link(mm, nw);
+  const sink = mm.machine_events?.sink;
+  if (sink)
+    sink({ type: "vma_split", pid: mm.owner ?? 0, mm: mm.id, vma: vma_fact(new_below ? nw : vma), at: addr });
   return nw;
+}
+
+function report_merge(mm: mm_struct, into: vm_area_struct, removed: number): void {
+  const sink = mm.machine_events?.sink;
+  if (sink) sink({ type: "vma_merge", pid: mm.owner ?? 0, mm: mm.id, into: vma_fact(into), removed });
 }
 
 /** split_vma(): __split_vma() unless the mm is at vm.max_map_count (ENOMEM). */
@@ -224,16 +232,19 @@ export function vma_merge_new_range(vmg: VmaMergeState): vm_area_struct | undefi
     p.vm_flags |= sticky | (n.vm_flags & VM_STICKY);
     vma_unlink(mm, n);
     set_end(mm, p, n.vm_end);
+    report_merge(mm, p, 1);
     return p;
   }
   if (can_merge_left) {
     prev!.vm_flags |= sticky;
     set_end(mm, prev!, vmg.end);
+    report_merge(mm, prev!, 0);
     return prev;
   }
   if (can_merge_right) {
     next!.vm_flags |= sticky;
     set_start(mm, next!, vmg.start, vmg.pgoff);
+    report_merge(mm, next!, 0);
     return next;
   }
   return undefined;
@@ -269,6 +280,7 @@ export function vma_merge_existing_range(vmg: VmaMergeState): vm_area_struct | u
     vma_unlink(mm, middle);
     vma_unlink(mm, n);
     set_end(mm, p, n.vm_end);
+    report_merge(mm, p, 2);
     return p;
   }
   if (merge_left) {
@@ -283,6 +295,7 @@ export function vma_merge_existing_range(vmg: VmaMergeState): vm_area_struct | u
       set_start(mm, middle, end, middle.vm_pgoff + (end - middle.vm_start) / PAGE_SIZE);
       set_end(mm, p, end);
     }
+    report_merge(mm, p, remove_middle ? 1 : 0);
     return p;
   }
   // merge_right
@@ -297,6 +310,7 @@ export function vma_merge_existing_range(vmg: VmaMergeState): vm_area_struct | u
     set_end(mm, middle, start);
     set_start(mm, n, start, n.vm_pgoff - pglen);
   }
+  report_merge(mm, n, remove_middle ? 1 : 0);
   return n;
 }
 

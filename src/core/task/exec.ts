@@ -200,12 +200,15 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
   mm_release_vfork(m, task);
   if (oldmm) {
     task.mm = null;
-    mmput(m, oldmm);
+    mmput(m, oldmm, task.pid);
   }
   task.mm = mm;
   arch_pick_mmap_layout(m, task, mm);
   const rnd = task.randomize(m.profile.randomizeVaSpace);
-  if (spec === "empty") return ok(0);
+  if (spec === "empty") {
+    m.sink?.({ type: "execve", pid: task.pid, mm: mm.id, comm: task.comm });
+    return ok(0);
+  }
 
   // The stack: arguments and environment at the top of a randomised stack, 128 KiB below them.
   let top = STACK_TOP;
@@ -321,5 +324,6 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
     [AT.NULL, 0],
   ];
   task.comm = (argv[0] ?? spec.path).split("/").pop()!.slice(0, 15);
+  m.sink?.({ type: "execve", pid: task.pid, mm: mm.id, comm: task.comm });
   return ok(0);
 }

@@ -31,11 +31,12 @@ export function exit_mmap(m: Machine, mm: mm_struct): void {
 }
 
 /** mmput(): drop a user; the last one tears the address space down. */
-export function mmput(m: Machine, mm: mm_struct): void {
+export function mmput(m: Machine, mm: mm_struct, pid = 0): void {
   if (--mm.mm_users === 0) {
     exit_mmap(m, mm);
     mm.mm_count--;
   }
+  m.sink?.({ type: "mm_release", pid, mm: mm.id, mm_users: mm.mm_users, mm_count: mm.mm_count });
 }
 
 /** mm_release(): a vfork parent waiting on this child runs again (at exit and at exec). */
@@ -53,7 +54,7 @@ export function exit_mm(m: Machine, task: task_struct): void {
   mm_release_vfork(m, task);
   if (mm) {
     task.mm = null;
-    mmput(m, mm);
+    mmput(m, mm, task.pid);
   }
   for (const [fd, f] of [...task.files.entries()]) {
     f.f_count--;
@@ -66,9 +67,11 @@ export function exit_mm(m: Machine, task: task_struct): void {
  * reparented to pid 1 (or reaped at once when there is no pid 1 left to do it).
  */
 export function do_exit(m: Machine, task: task_struct, code: number): void {
+  const mmId = task.mm?.id ?? 0;
   exit_mm(m, task);
   task.exit_code = code;
   task.state = "zombie";
+  m.sink?.({ type: "exit", pid: task.pid, mm: mmId, comm: task.comm, status: code });
   for (const c of m.tasks.values()) {
     if (c.ppid !== task.pid || c === task) continue;
     const init = m.tasks.get(1);

@@ -203,5 +203,8 @@ export function do_fork(m: Machine, parent: task_struct, flags: number): SysResu
     child.vfork_parent = parent.pid;
   }
   m.tasks.set(pid, child);
+  m.sink?.({ type: flags & CLONE_VM ? "clone" : "fork", pid: parent.pid, mm: oldmm.id, child: pid, flags });
+  if (flags & CLONE_VM)
+    m.sink?.({ type: "mm_release", pid, mm: mm.id, mm_users: mm.mm_users, mm_count: mm.mm_count });
   return ok(child);
 }
