@@ -78,36 +78,30 @@ static void print_file(const char *name, const char *path) {
          (unsigned long)st.st_ino);
 }
 
-static unsigned long statm_resident(void) {
-  unsigned long size = 0, res = 0;
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (!f || fscanf(f, "%lu %lu", &size, &res) != 2) die("statm");
-  fclose(f);
-  return res;
-}
-
 /* Host facts the engine profile must copy: shared zero page, protection keys, soft-dirty; and
- * whether DIR is on a disk filesystem (on tmpfs the files would be shmem, not page cache). */
+ * whether DIR is on a disk filesystem (on tmpfs the files would be shmem, not page cache).
+ * The zero page is read off the probe VMA's smaps Rss after one read: a resident-set delta taken
+ * from statm would also count the pages stdio's first fopen() touches. */
 static void facts(const char *dir) {
   struct statfs sfs;
   if (statfs(dir, &sfs)) die("statfs");
   char *p = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) die("mmap probe");
-  unsigned long before = statm_resident();
   (void)*(volatile char *)p;
-  unsigned long after = statm_resident();
-  int pku = 0, sd = 0, on = 0;
+  int pku = 0, sd = 0, on = 0, rss = -1;
   char b[1024];
   FILE *f = fopen("/proc/self/smaps", "r");
   while (fgets(b, sizeof b, f)) {
     unsigned long s, e;
     if (sscanf(b, "%lx-%lx ", &s, &e) == 2 && strchr(b, ' ') - b > 8) on = (s == (unsigned long)p);
     if (!strncmp(b, "ProtectionKey:", 14)) pku = 1;
+    if (on && !strncmp(b, "Rss:", 4)) rss = atoi(b + 4);
     if (on && !strncmp(b, "VmFlags:", 8) && strstr(b, " sd ")) sd = 1;
   }
   fclose(f);
+  if (rss < 0) die("probe VMA not in smaps");
   munmap(p, PG);
-  printf("#facts zeropage=%d pku=%d softdirty=%d diskfs=%d\n", after == before, pku, sd,
+  printf("#facts zeropage=%d pku=%d softdirty=%d diskfs=%d\n", rss == 0, pku, sd,
          sfs.f_type != 0x01021994 /* TMPFS_MAGIC */);
 }
 
