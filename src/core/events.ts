@@ -46,7 +46,9 @@ export type CoreEvent =
       pages: number;
       vma: VmaFact | null;
     })
-  | (Base & { type: "task_new" | "execve" | "exit"; comm: string; status?: number })
+  | (Base & { type: "task_new" | "execve"; comm: string })
+  /** status: the exit(2) code; signal: the fatal signal number instead (SIGKILL). */
+  | (Base & { type: "exit"; comm: string; status: number; signal?: number })
   | (Base & { type: "fork" | "clone"; child: number; flags: number })
   | (Base & { type: "mm_release"; mm_users: number; mm_count: number });
 

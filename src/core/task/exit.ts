@@ -63,15 +63,25 @@ export function exit_mm(m: Machine, task: task_struct): void {
 }
 
 /**
- * do_exit(): release memory and files, become a zombie until the parent reaps it. Children are
- * reparented to pid 1 (or reaped at once when there is no pid 1 left to do it).
+ * do_exit(): release memory and files, become a zombie until the parent reaps it. `code` is the
+ * exit(2) status; `signo` a fatal signal instead (SIGKILL from kill or exit_group's teardown).
+ * Children are reparented to pid 1 (or reaped at once when there is no pid 1 left to do it).
+ * A thread other than the group leader is reaped at once (its parent never sees it in wait4).
  */
-export function do_exit(m: Machine, task: task_struct, code: number): void {
+export function do_exit(m: Machine, task: task_struct, code: number, signo = 0): void {
   const mmId = task.mm?.id ?? 0;
   exit_mm(m, task);
-  task.exit_code = code;
+  // The wait status: exit code in bits 8..15, or the terminating signal in bits 0..6.
+  task.exit_code = signo ? signo & 0x7f : (code & 0xff) << 8;
   task.state = "zombie";
-  m.sink?.({ type: "exit", pid: task.pid, mm: mmId, comm: task.comm, status: code });
+  m.sink?.({
+    type: "exit",
+    pid: task.pid,
+    mm: mmId,
+    comm: task.comm,
+    status: code,
+    ...(signo ? { signal: signo } : {}),
+  });
   for (const c of m.tasks.values()) {
     if (c.ppid !== task.pid || c === task) continue;
     const init = m.tasks.get(1);
@@ -79,9 +89,35 @@ export function do_exit(m: Machine, task: task_struct, code: number): void {
     else if (c.state === "zombie") release_task(m, c);
     else c.ppid = 0;
   }
+  if (task.tgid !== task.pid) {
+    release_task(m, task);
+    return;
+  }
   // A task whose parent is gone (or is not waiting for it) with no parent left is reaped at once.
   const parent = m.tasks.get(task.ppid);
   if (!parent || parent.state === "zombie" || parent.state === "dead") release_task(m, task);
+}
+
+export const SIGKILL = 9;
+
+/**
+ * do_group_exit(): exit_group(2), or a fatal signal (kill with SIGKILL): every thread of the
+ * caller's thread group exits, the other threads first, then the leader, which carries the status.
+ */
+export function do_group_exit(m: Machine, task: task_struct, code: number, signo = 0): void {
+  const tgid = task.tgid;
+  for (const t of [...m.tasks.values()]) {
+    if (t.tgid === tgid && t.pid !== tgid && t.state !== "zombie" && t.state !== "dead")
+      do_exit(m, t, code, signo);
+  }
+  const leader = m.tasks.get(tgid);
+  if (leader && leader.state !== "zombie" && leader.state !== "dead") do_exit(m, leader, code, signo);
+}
+
+function has_live_threads(m: Machine, leader: task_struct): boolean {
+  for (const t of m.tasks.values())
+    if (t.tgid === leader.pid && t !== leader && t.state !== "dead") return true;
+  return false;
 }
 
 function release_task(m: Machine, task: task_struct): void {
@@ -100,9 +136,10 @@ export function do_wait4(
     if (c.ppid !== parent.pid || c.tgid !== c.pid || c === parent) continue;
     if (pid !== -1 && c.pid !== pid) continue;
     any = true;
-    if (c.state === "zombie") {
+    // A group leader is reaped only once the rest of its thread group is gone.
+    if (c.state === "zombie" && !has_live_threads(m, c)) {
       release_task(m, c);
-      return ok({ pid: c.pid, status: ((c.exit_code ?? 0) & 0xff) << 8 });
+      return ok({ pid: c.pid, status: c.exit_code ?? 0 });
     }
   }
   // No WNOHANG blocking in a synchronous engine: a child still running is reported as ECHILD-free 0.

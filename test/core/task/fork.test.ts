@@ -21,8 +21,8 @@ import { sys_madvise } from "../../../src/core/mm/madvise.js";
 import { sys_mlock } from "../../../src/core/mm/mlock.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
 import { validate_machine } from "../../../src/core/mm/validate.js";
-import { do_exit, do_wait4 } from "../../../src/core/task/exit.js";
-import { CLONE_VFORK, CLONE_VM, do_fork } from "../../../src/core/task/fork.js";
+import { do_exit, do_group_exit, do_wait4, SIGKILL } from "../../../src/core/task/exit.js";
+import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, do_fork } from "../../../src/core/task/fork.js";
 import type { task_struct } from "../../../src/core/task/task.js";
 import { HOST_PROFILE, layout, PG, W } from "../helpers.js";
 
@@ -137,5 +137,38 @@ describe("clone, exit, wait4", () => {
     expect(do_wait4(m, p, -1).ok).toBe(true);
     const none = do_wait4(m, p, -1);
     expect(none.ok ? "ok" : none.errno).toBe(ECHILD);
+  });
+
+  it("exit_group takes every thread down; the leader is reaped only after the last thread", () => {
+    const { m, p, check, fork } = setup();
+    const c = fork(p);
+    sys_mmap(m, c, W, 4 * PG, RW, FIX, -1, 0);
+    const th = fork(c, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    expect(th.tgid).toBe(c.pid);
+    expect(c.mm!.mm_users).toBe(2);
+    // The leader exits alone: a zombie wait4 cannot reap while its thread runs on the shared mm.
+    do_exit(m, c, 5);
+    expect(c.state).toBe("zombie");
+    expect(th.mm!.map_count).toBe(1);
+    const early = do_wait4(m, p, c.pid);
+    expect(early.ok && early.value).toEqual({ pid: 0, status: 0 });
+    do_group_exit(m, th, 6);
+    expect(m.tasks.has(th.pid)).toBe(false); // threads are reaped by the kernel, not by wait4
+    const r = do_wait4(m, p, c.pid);
+    expect(r.ok && r.value).toEqual({ pid: c.pid, status: 5 << 8 });
+    check();
+    expect(m.frames.nr_used).toBe(0);
+  });
+
+  it("SIGKILL of a thread group: wait4 reports the signal in the low bits", () => {
+    const { m, p, fork } = setup();
+    const c = fork(p);
+    const th = fork(c, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    do_group_exit(m, th, 0, SIGKILL);
+    expect(th.state).toBe("dead");
+    expect(c.state).toBe("zombie");
+    expect(c.mm).toBeNull();
+    const r = do_wait4(m, p, -1);
+    expect(r.ok && r.value).toEqual({ pid: c.pid, status: SIGKILL });
   });
 });
