@@ -1,0 +1,62 @@
+/**
+ * buildApp(config): the whole service as a Fastify instance that does not listen (tests inject into
+ * it or listen on an ephemeral port; server.ts listens). Plugins first (errors, auth, machine
+ * registry, metrics, OpenAPI), then the routes under /v1 and the ops routes.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Config } from "./config.js";
+import authPlugin from "./http/plugins/auth.js";
+import errorsPlugin from "./http/plugins/errors.js";
+import machinesPlugin from "./http/plugins/machines.js";
+import metricsPlugin from "./http/plugins/metrics.js";
+import swaggerPlugin from "./http/plugins/swagger.js";
+import batchRoutes from "./http/routes/batch/index.js";
+import callRoutes from "./http/routes/calls/index.js";
+import fileRoutes from "./http/routes/files/index.js";
+import machineRoutes from "./http/routes/machines/index.js";
+import opsRoutes from "./http/routes/ops/index.js";
+import procRoutes from "./http/routes/proc/index.js";
+import taskRoutes from "./http/routes/tasks/index.js";
+import { zodValidatorCompiler } from "./http/validation.js";
+
+export interface BuildOptions {
+  /** Fastify's logger option: pino options, or false (tests). Default: pino at config.logLevel. */
+  logger?: FastifyServerOptions["logger"];
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    // No pid/hostname bindings: `pid` in log lines is the simulated task's.
+    logger: opts.logger ?? { level: config.logLevel, base: { service: "mmsim" } },
+    bodyLimit: config.limits.bodyBytes,
+    logController: new LogController({
+      disableRequestLogging: !config.logRequests,
+      requestIdLogLabel: "reqId",
+    }),
+    requestIdHeader: "x-request-id",
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate("draining", false);
+
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { token: config.apiToken });
+  await app.register(machinesPlugin, { limits: config.limits });
+  await app.register(metricsPlugin);
+  await app.register(swaggerPlugin);
+
+  await app.register(opsRoutes);
+  await app.register(
+    async (v1) => {
+      await v1.register(machineRoutes);
+      await v1.register(fileRoutes);
+      await v1.register(taskRoutes);
+      await v1.register(callRoutes);
+      await v1.register(procRoutes);
+      await v1.register(batchRoutes);
+    },
+    { prefix: "/v1" },
+  );
+  return app;
+}

@@ -1,0 +1,24 @@
+/**
+ * The machine registry as a service of the app (`app.machines`), with the machine named "default"
+ * created at start. Machine creation and deletion are logged.
+ */
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import type { Limits } from "../../config.js";
+import { MachineRegistry } from "../machine_registry.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    machines: MachineRegistry;
+  }
+}
+
+async function machinesPlugin(app: FastifyInstance, opts: { limits: Limits }): Promise<void> {
+  const registry = new MachineRegistry(opts.limits);
+  registry.onCreate((e) => app.log.info({ machine: e.id }, "machine created"));
+  registry.onDelete((e) => app.log.info({ machine: e.id }, "machine deleted"));
+  registry.create({ name: "default" });
+  app.decorate("machines", registry);
+}
+
+export default fp(machinesPlugin, { name: "machines" });

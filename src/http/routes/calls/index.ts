@@ -1,0 +1,59 @@
+/**
+ * One route per call: `POST /machines/{mid}/tasks/{pid}/{call}`. The body is decoded by the call's
+ * precompiled decoder (zod's issues when it is refused), the call runs through `runCall` (the path
+ * /batch shares), and the reply is serialized without a second schema pass.
+ */
+import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { z } from "zod";
+import { CALLS, type CallContext, runCall } from "../../calls.js";
+import { plainJson } from "../../content.js";
+import { errors, TaskParams } from "../../schemas/common.js";
+import { zodValidatorCompiler } from "../../validation.js";
+
+export default async function callRoutes(base: FastifyInstance): Promise<void> {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const ctx: CallContext = { limits: app.machines.limits, observe: app.metrics.observe };
+  const debug = app.log.level === "debug" || app.log.level === "trace";
+  for (const spec of CALLS.values()) {
+    const bodyCompiler: FastifySchemaCompiler<z.ZodType> = (route) => {
+      if (route.httpPart !== "body") return zodValidatorCompiler(route);
+      return (data: unknown) => {
+        try {
+          return { value: spec.args.decode(data) };
+        } catch (error) {
+          return { error: error as Error };
+        }
+      };
+    };
+    app.post(
+      `/machines/:mid/tasks/:pid/${spec.name}`,
+      {
+        schema: {
+          tags: [spec.name.startsWith("memory/") ? "memory" : "calls"],
+          summary: spec.summary,
+          params: TaskParams,
+          body: spec.args.schema,
+          response: {
+            200: spec.result,
+            ...errors(
+              400,
+              404,
+              409,
+              ...(spec.name.endsWith("fork") || spec.name === "clone" ? [429 as const] : []),
+            ),
+          },
+        },
+        validatorCompiler: bodyCompiler as never,
+        serializerCompiler: plainJson,
+      },
+      async (req) => {
+        const { mid, pid } = req.params;
+        const reply = runCall(ctx, app.machines.get(mid), pid, spec, req.body as Record<string, unknown>);
+        if (debug)
+          req.log.debug({ machine: mid, pid, call: spec.name, ret: reply.ret, errno: reply.errno }, "call");
+        return reply;
+      },
+    );
+  }
+}
