@@ -182,7 +182,10 @@ function spec<A extends Record<string, unknown>>(
   result: z.ZodType,
   run: (ctx: CallContext, entry: MachineEntry, task: task_struct, args: A) => CallReply,
 ): CallSpec {
-  return { name, summary, args: a as ArgsSpec<Record<string, unknown>>, result, run: run as CallSpec["run"] };
+  // A named component in the OpenAPI document (the single route and /batch both refer to it).
+  const id = `${name.replace(/(^|[/_])([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase())}Args`;
+  const documented = { ...a, schema: a.schema.meta({ id }) } as ArgsSpec<Record<string, unknown>>;
+  return { name, summary, args: documented, result, run: run as CallSpec["run"] };
 }
 
 /** A call of the core's syscall table (core/syscalls.ts), returning an int or an address. */
