@@ -20,7 +20,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const yaml = await generateOpenApi();
   if (process.argv.includes("--check")) {
     const same = readFileSync(FILE, "utf8") === yaml;
-    process.stdout.write(same ? "openapi.yaml is up to date\n" : "openapi.yaml differs: run npm run openapi\n");
+    process.stdout.write(
+      same ? "openapi.yaml is up to date\n" : "openapi.yaml differs: run npm run openapi\n",
+    );
     process.exit(same ? 0 : 1);
   }
   writeFileSync(FILE, yaml);

@@ -25,7 +25,8 @@ describe("openapi.yaml", () => {
 
   it("documents every call's route", () => {
     const doc = parse(committed) as { paths: Record<string, unknown> };
-    for (const name of CALLS.keys()) expect(doc.paths).toHaveProperty([`/v1/machines/{mid}/tasks/{pid}/${name}`]);
+    for (const name of CALLS.keys())
+      expect(doc.paths).toHaveProperty([`/v1/machines/{mid}/tasks/{pid}/${name}`]);
     expect(doc.paths).toHaveProperty(["/v1/machines/{mid}/batch"]);
   });
 });
