@@ -19,29 +19,52 @@ declare module "fastify" {
   }
 }
 
+/** Counts kept as plain numbers on the hot path and copied into a prom-client counter at scrape time. */
+class Tally<L extends string> {
+  private readonly counts = new Map<string, { labels: Record<L, string>; n: number }>();
+  constructor(readonly counter: Counter<L>) {}
+  add(key: string, labels: () => Record<L, string>, n = 1): void {
+    const c = this.counts.get(key);
+    if (c) c.n += n;
+    else this.counts.set(key, { labels: labels(), n });
+  }
+  /** Publish (called from the counter's collect(), i.e. once per scrape). */
+  publish(): void {
+    this.counter.reset();
+    for (const { labels, n } of this.counts.values()) this.counter.inc(labels, n);
+  }
+}
+
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mmsim_process_" });
-  const requests = new Counter({
-    name: "mmsim_http_requests_total",
-    help: "HTTP requests by method, route and status code",
-    labelNames: ["method", "route", "status_code"] as const,
-    registers: [registry],
-  });
-  const syscalls = new Counter({
-    name: "mmsim_syscalls_total",
-    help: "Calls executed (single and batched) by call name and errno (none = success)",
-    labelNames: ["call", "errno"] as const,
-    registers: [registry],
-  });
-  const faults = new Counter({
-    name: "mmsim_faults_total",
-    help: "Page faults taken by tasks during calls, by kind (minor, major)",
-    labelNames: ["kind"] as const,
-    registers: [registry],
-  });
-  const minorFaults = faults.labels("minor");
-  const majorFaults = faults.labels("major");
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Tally<L> => {
+    const t: Tally<L> = new Tally(
+      new Counter<L>({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect: () => t.publish(),
+      }),
+    );
+    return t;
+  };
+  const requests = counter("mmsim_http_requests_total", "HTTP requests by method, route and status code", [
+    "method",
+    "route",
+    "status_code",
+  ] as const);
+  const syscalls = counter(
+    "mmsim_syscalls_total",
+    "Calls executed (single and batched) by call name and errno (none = success)",
+    ["call", "errno"] as const,
+  );
+  const faults = counter(
+    "mmsim_faults_total",
+    "Page faults taken by tasks during calls, by kind (minor, major)",
+    ["kind"] as const,
+  );
   new Gauge({
     name: "mmsim_machines",
     help: "Machines alive",
@@ -59,29 +82,20 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     },
   });
 
-  const bound = new Map<string, ReturnType<typeof syscalls.labels>>();
   const observe: Metrics["observe"] = (call, errno, minor, major) => {
-    const key = errno === null ? call : `${call}\0${errno}`;
-    let c = bound.get(key);
-    if (!c) {
-      c = syscalls.labels(call, errno ?? "none");
-      bound.set(key, c);
-    }
-    c.inc();
-    if (minor) minorFaults.inc(minor);
-    if (major) majorFaults.inc(major);
+    syscalls.add(errno === null ? call : `${call} ${errno}`, () => ({ call, errno: errno ?? "none" }));
+    if (minor) faults.add("minor", () => ({ kind: "minor" }), minor);
+    if (major) faults.add("major", () => ({ kind: "major" }), major);
   };
 
-  const byRoute = new Map<string, ReturnType<typeof requests.labels>>();
   app.addHook("onResponse", (req, reply, done) => {
     const route = req.routeOptions.url ?? "unmatched";
-    const key = `${req.method} ${route} ${reply.statusCode}`;
-    let c = byRoute.get(key);
-    if (!c) {
-      c = requests.labels(req.method, route, String(reply.statusCode));
-      byRoute.set(key, c);
-    }
-    c.inc();
+    const status = reply.statusCode;
+    requests.add(`${req.method} ${route} ${status}`, () => ({
+      method: req.method,
+      route,
+      status_code: String(status),
+    }));
     done();
   });
 
