@@ -34,7 +34,7 @@ import {
 } from "../core/task/fork.js";
 import type { task_struct } from "../core/task/task.js";
 import { type ArgsSpec, args, field, optional } from "./decode.js";
-import { ApiError, notFound, overLimit } from "./errors.js";
+import { ApiError, overLimit } from "./errors.js";
 import type { MachineEntry } from "./machine_registry.js";
 import {
   flagsOf,
@@ -418,13 +418,6 @@ export const CALLS: ReadonlyMap<string, CallSpec> = new Map(LIST.map((c) => [c.n
 
 // ---------------------------------------------------------------------------------------------
 // Execution
-
-/** The call `name`, or a 404 as the route would give. */
-export function callSpec(name: unknown): CallSpec {
-  const s = typeof name === "string" ? CALLS.get(name) : undefined;
-  if (!s) throw notFound("UNKNOWN_CALL", `no call ${String(name)} (calls: ${[...CALLS.keys()].join(", ")})`);
-  return s;
-}
 
 /**
  * Run one decoded call on task `pid`: 404/409 when the task cannot run it, otherwise the call's

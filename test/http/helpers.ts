@@ -7,6 +7,8 @@ import request from "supertest";
 import { expect } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { type Config, makeConfig } from "../../src/config.js";
+import type { mm_struct } from "../../src/core/mm/types.js";
+import { validate_machine, validate_mm } from "../../src/core/mm/validate.js";
 import { CALLS } from "../../src/http/calls.js";
 
 export interface Server {
@@ -48,4 +50,13 @@ export async function spawn(s: Server, body: Record<string, unknown> = {}, mid =
   const res = await s.http.post(`/v1/machines/${mid}/tasks`).send(body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.pid;
+}
+
+/** validate_mm() on every live mm of the machine, then validate_machine() (frame counts). */
+export function validateAll(s: Server, mid: string): void {
+  const m = s.app.machines.get(mid).machine;
+  const mms = new Set<mm_struct>();
+  for (const t of m.tasks.values()) if (t.mm) mms.add(t.mm);
+  for (const mm of mms) validate_mm(m, mm);
+  validate_machine(m, mms);
 }

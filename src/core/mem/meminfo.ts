@@ -241,11 +241,15 @@ export function meminfo_values(m: Machine): [string, number][] {
   return out;
 }
 
-/** /proc/meminfo: "Name:" padded to 16 columns, the value in 8, " kB" (HugePages_* are counts in 5). */
+/**
+ * /proc/meminfo: "Name:" padded to 16 columns, the value in 8, " kB" (HugePages_* are counts in 5;
+ * HardwareCorrupted has its own "%5lu kB").
+ */
 export function show_meminfo(m: Machine): string {
   let out = "";
   for (const [name, v] of meminfo_values(m)) {
     if (name.startsWith("HugePages_")) out += `${`${name}:`.padEnd(19)}${String(v).padStart(5)}\n`;
+    else if (name === "HardwareCorrupted") out += `HardwareCorrupted: ${String(v).padStart(5)} kB\n`;
     else out += `${`${name}:`.padEnd(16)}${String(v).padStart(8)} kB\n`;
   }
   return out;

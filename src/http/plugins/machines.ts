@@ -5,6 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import type { Limits } from "../../config.js";
+import { STOCK_PROFILE } from "../../core/profile.js";
 import { MachineRegistry } from "../machine_registry.js";
 
 declare module "fastify" {
@@ -17,7 +18,11 @@ async function machinesPlugin(app: FastifyInstance, opts: { limits: Limits }): P
   const registry = new MachineRegistry(opts.limits);
   registry.onCreate((e) => app.log.info({ machine: e.id }, "machine created"));
   registry.onDelete((e) => app.log.info({ machine: e.id }, "machine deleted"));
-  registry.create({ name: "default" });
+  // The stock kernel's 8 GiB, unless the per-machine limit is lower.
+  registry.create({
+    name: "default",
+    ramBytes: Math.min(STOCK_PROFILE.ramBytes, opts.limits.machineRamBytes),
+  });
   app.decorate("machines", registry);
 }
 

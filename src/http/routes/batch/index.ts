@@ -7,9 +7,9 @@
 import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { z } from "zod";
-import { type CallContext, type CallReply, callSpec, errorReply, runCall } from "../../calls.js";
+import { CALLS, type CallContext, type CallReply, errorReply, runCall } from "../../calls.js";
 import { plainJson } from "../../content.js";
-import { ApiError, validationError } from "../../errors.js";
+import { ApiError, notFound, validationError } from "../../errors.js";
 import { errors, MachineParams, TaskParams } from "../../schemas/common.js";
 import { zodValidatorCompiler } from "../../validation.js";
 import { BatchRequest, BatchResponse } from "./schemas.js";
@@ -76,7 +76,8 @@ export default async function batchRoutes(base: FastifyInstance): Promise<void> 
           "BATCH_TOO_LARGE",
           `${calls.length} calls; at most ${max} per batch (BATCH_MAX_CALLS)`,
         );
-      const entry = app.machines.get(req.params.mid);
+      const mid = req.params.mid;
+      const entry = app.machines.get(mid);
       const results: CallReply[] = new Array(calls.length);
       for (let i = 0; i < calls.length; i++) {
         const item = calls[i] as { pid?: unknown; call?: unknown; args?: unknown } | null;
@@ -86,7 +87,13 @@ export default async function batchRoutes(base: FastifyInstance): Promise<void> 
           for (const k in item)
             if (k !== "pid" && k !== "call" && k !== "args")
               throw itemError(`unknown key ${k} (expected pid, call, args)`);
-          const spec = callSpec(item.call);
+          const spec = CALLS.get(item.call as string);
+          // What the router answers for POST …/tasks/{pid}/{call} when there is no such call.
+          if (!spec || typeof item.call !== "string")
+            throw notFound(
+              "ROUTE_NOT_FOUND",
+              `no route POST /v1/machines/${mid}/tasks/${item.pid}/${item.call}`,
+            );
           const pid = pidOf(item.pid);
           results[i] = runCall(ctx, entry, pid, spec, spec.args.decode(item.args));
         } catch (e) {
