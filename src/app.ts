@@ -21,14 +21,21 @@ import taskRoutes from "./http/routes/tasks/index.js";
 import { zodValidatorCompiler } from "./http/validation.js";
 
 export interface BuildOptions {
-  /** Fastify's logger option: pino options, or false (tests). Default: pino at config.logLevel. */
+  /** false (no logs), or pino options merged over the default (pino at config.logLevel). */
   logger?: FastifyServerOptions["logger"];
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     // No pid/hostname bindings: `pid` in log lines is the simulated task's.
-    logger: opts.logger ?? { level: config.logLevel, base: { service: "mmsim" } },
+    logger:
+      opts.logger === false
+        ? false
+        : {
+            level: config.logLevel,
+            base: { service: "mmsim" },
+            ...(typeof opts.logger === "object" ? opts.logger : {}),
+          },
     bodyLimit: config.limits.bodyBytes,
     logController: new LogController({
       disableRequestLogging: !config.logRequests,
