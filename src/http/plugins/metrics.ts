@@ -17,6 +17,10 @@ declare module "fastify" {
   interface FastifyInstance {
     metrics: Metrics;
   }
+  interface FastifyContextConfig {
+    /** "METHOD /route" for the request counter (set by the metrics plugin for every route). */
+    metricsKey?: string;
+  }
 }
 
 /** Counts kept as plain numbers on the hot path and copied into a prom-client counter at scrape time. */
@@ -50,11 +54,6 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     );
     return t;
   };
-  const requests = counter("mmsim_http_requests_total", "HTTP requests by method, route and status code", [
-    "method",
-    "route",
-    "status_code",
-  ] as const);
   const syscalls = counter(
     "mmsim_syscalls_total",
     "Calls executed (single and batched) by call name and errno (none = success)",
@@ -88,15 +87,39 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     if (major) faults.add("major", () => ({ kind: "major" }), major);
   };
 
+  // Per route, per status: two map lookups and no string building on the hot path.
+  const routes = new Map<string, Map<number, { n: number }>>();
+  const requests = new Counter({
+    name: "mmsim_http_requests_total",
+    help: "HTTP requests by method, route and status code",
+    labelNames: ["method", "route", "status_code"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, byStatus] of routes) {
+        const sp = key.indexOf(" ");
+        for (const [status, c] of byStatus)
+          this.inc({ method: key.slice(0, sp), route: key.slice(sp + 1), status_code: String(status) }, c.n);
+      }
+    },
+  });
   app.addHook("onResponse", (req, reply, done) => {
-    const route = req.routeOptions.url ?? "unmatched";
+    const key = req.routeOptions.config?.metricsKey ?? `${req.method} unmatched`;
+    let byStatus = routes.get(key);
+    if (!byStatus) {
+      byStatus = new Map();
+      routes.set(key, byStatus);
+    }
     const status = reply.statusCode;
-    requests.add(`${req.method} ${route} ${status}`, () => ({
-      method: req.method,
-      route,
-      status_code: String(status),
-    }));
+    const c = byStatus.get(status);
+    if (c) c.n++;
+    else byStatus.set(status, { n: 1 });
     done();
+  });
+  // Each route's "METHOD /url" label, built once when the route is added.
+  app.addHook("onRoute", (route) => {
+    const method = Array.isArray(route.method) ? route.method.join(",") : route.method;
+    route.config = { ...route.config, metricsKey: `${method} ${route.url}` };
   });
 
   app.decorate("metrics", { registry, observe });

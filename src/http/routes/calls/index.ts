@@ -11,12 +11,23 @@ import { plainJson } from "../../content.js";
 import { errors, TaskParams } from "../../schemas/common.js";
 import { zodValidatorCompiler } from "../../validation.js";
 
+const PID = /^[1-9][0-9]{0,14}$/;
+
 export default async function callRoutes(base: FastifyInstance): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
   const ctx: CallContext = { limits: app.machines.limits, observe: app.metrics.observe };
   const debug = app.log.level === "debug" || app.log.level === "trace";
   for (const spec of CALLS.values()) {
     const bodyCompiler: FastifySchemaCompiler<z.ZodType> = (route) => {
+      if (route.httpPart === "params") {
+        // The common case without zod ({mid, pid} with pid a plain decimal); zod decides the rest.
+        const viaZod = zodValidatorCompiler(route);
+        return (data: unknown) => {
+          const p = data as { mid: string; pid: string };
+          if (PID.test(p.pid)) return { value: { mid: p.mid, pid: Number(p.pid) } };
+          return viaZod(data);
+        };
+      }
       if (route.httpPart !== "body") return zodValidatorCompiler(route);
       return (data: unknown) => {
         try {
@@ -47,12 +58,13 @@ export default async function callRoutes(base: FastifyInstance): Promise<void> {
         validatorCompiler: bodyCompiler as never,
         serializerCompiler: plainJson,
       },
-      async (req) => {
+      // A plain (not async) handler: no promise per call; a thrown ApiError reaches the error handler.
+      (req, res) => {
         const { mid, pid } = req.params;
         const reply = runCall(ctx, app.machines.get(mid), pid, spec, req.body as Record<string, unknown>);
         if (debug)
           req.log.debug({ machine: mid, pid, call: spec.name, ret: reply.ret, errno: reply.errno }, "call");
-        return reply;
+        res.send(reply);
       },
     );
   }
