@@ -389,6 +389,11 @@ describe("ops", () => {
     const ready = await s.http.get("/readyz");
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe("ready");
+    s.app.draining = true;
+    const draining = await s.http.get("/readyz");
+    expect(draining.status).toBe(503);
+    expect(draining.body.status).toBe("draining");
+    s.app.draining = false;
     const metrics = await s.http.get("/metrics");
     expect(metrics.type).toBe("text/plain");
     expect(metrics.text).toMatch(/mmsim_syscalls_total\{call="mmap",errno="none"\} [1-9]/);

@@ -240,3 +240,33 @@ describe("401: the API token", () => {
     ).toBe(201);
   });
 });
+
+describe("500: a bug", () => {
+  it("is logged and answered without internals", async () => {
+    const { buildApp } = await import("../../src/app.js");
+    const { makeConfig } = await import("../../src/config.js");
+    const { InvariantError } = await import("../../src/core/abi/ulong.js");
+    const logged: string[] = [];
+    const stream = { write: (l: string) => logged.push(l) };
+    const app = await buildApp(makeConfig(), { logger: { level: "error", stream } });
+    app.get("/v1/machines/:mid/tasks/:pid/boom", () => {
+      throw new InvariantError("vm_start > vm_end in the secret place");
+    });
+    const r = await app.inject({ method: "GET", url: "/v1/machines/default/tasks/3/boom" });
+    await app.close();
+    expect(r.statusCode).toBe(500);
+    expect(r.json()).toEqual({
+      statusCode: 500,
+      error: "Internal Server Error",
+      code: "INTERNAL",
+      message: expect.stringMatching(/^internal error \(request req-[0-9a-z]+\)$/),
+    });
+    expect(logged).toHaveLength(1);
+    expect(JSON.parse(logged[0]!)).toMatchObject({
+      machine: "default",
+      pid: 3,
+      msg: "request failed",
+      err: { type: "InvariantError" },
+    });
+  });
+});
