@@ -89,7 +89,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
 
   // Per route, per status: two map lookups and no string building on the hot path.
   const routes = new Map<string, Map<number, { n: number }>>();
-  const requests = new Counter({
+  new Counter({
     name: "mmsim_http_requests_total",
     help: "HTTP requests by method, route and status code",
     labelNames: ["method", "route", "status_code"] as const,

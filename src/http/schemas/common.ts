@@ -6,7 +6,6 @@
  * agree.
  */
 import { z } from "zod";
-import { ERRNO_NAMES } from "../../core/abi/errno.js";
 
 /** What a field parser returns for a value it refuses (distinct from every valid value). */
 export const INVALID: unique symbol = Symbol("invalid");
@@ -130,8 +129,6 @@ export const HexAddress = z
   .string()
   .regex(/^0x[0-9a-f]+$/)
   .meta({ description: "An address: lowercase hex", examples: ["0x7f3a1c000000"] });
-
-export const Errno = z.enum(Object.values(ERRNO_NAMES) as [string, ...string[]]);
 
 /** A failed syscall: HTTP 200, libc style. */
 export const SyscallFailure = z

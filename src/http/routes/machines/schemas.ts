@@ -58,7 +58,8 @@ export const MachineView = z
   .object({
     id: z.string(),
     seed: z.union([z.int(), z.string()]),
-    profile: Profile,
+    // Not strict on the way out: a knob added to the core's profile must not break this reply.
+    profile: z.object(Profile.shape).meta({ id: "KernelProfileView" }),
     tasks: z.int().meta({ description: "Tasks, zombies included" }),
     frames: z.int().meta({ description: "Physical frames in use (the zero page excluded)" }),
     committed_as: z.int().meta({ description: "vm_committed_as, pages" }),

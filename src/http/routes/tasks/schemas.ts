@@ -35,7 +35,7 @@ export const TaskView = z
     tgid: z.int(),
     ppid: z.int(),
     comm: z.string(),
-    state: z.enum(["running", "vfork-waiting", "zombie", "dead"]),
+    state: z.string().meta({ description: "running, vfork-waiting, zombie or dead", examples: ["running"] }),
     mm: z.int().nullable().meta({ description: "The mm_struct id (shared by threads and vfork children)" }),
     min_flt: z.int(),
     maj_flt: z.int(),
