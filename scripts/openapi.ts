@@ -5,11 +5,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { buildApp } from "../src/app.js";
 import { makeConfig } from "../src/config.js";
+import { openapiYaml } from "../src/http/openapi.js";
 
 export async function generateOpenApi(): Promise<string> {
   const app = await buildApp(makeConfig(), { logger: false });
   await app.ready();
-  const yaml = app.swagger({ yaml: true });
+  const yaml = openapiYaml(app);
   await app.close();
   return yaml;
 }

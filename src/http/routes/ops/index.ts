@@ -5,6 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { openapiDocument, openapiYaml } from "../../openapi.js";
 import { Health, Ready } from "./schemas.js";
 
 declare module "fastify" {
@@ -53,9 +54,9 @@ export default async function opsRoutes(base: FastifyInstance): Promise<void> {
     },
   );
   app.get("/openapi.json", { schema: { hide: true } }, async (_req, reply) =>
-    reply.type("application/json").send(JSON.stringify(app.swagger(), null, 2)),
+    reply.type("application/json").send(JSON.stringify(openapiDocument(app), null, 2)),
   );
   app.get("/openapi.yaml", { schema: { hide: true } }, async (_req, reply) =>
-    reply.type("application/yaml").send(app.swagger({ yaml: true })),
+    reply.type("application/yaml").send(openapiYaml(app)),
   );
 }
