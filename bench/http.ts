@@ -1,7 +1,8 @@
 /**
  * bench:http — autocannon against a running server (a child process): requests/s of mprotect on an
  * existing mapping (alternating PROT_READ and PROT_READ|PROT_WRITE on one page: a split, then a
- * merge) against a bare Fastify JSON route in the same process, and syscalls/s through /batch.
+ * merge) against a bare Fastify JSON route in the same process, munlockall (the same route machinery
+ * around a call that does nothing), and syscalls/s through /batch.
  * Rounds are interleaved; the table shows medians. Targets: mprotect >= 80% of bare, batch >=
  * 300 000 syscalls/s.
  *
@@ -86,6 +87,8 @@ try {
   const cpuBatch: number[] = [];
   const bare: number[] = [];
   const mprotect: number[] = [];
+  const munlockall: number[] = [];
+  const cpuMunlockall: number[] = [];
   const batch: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const b = await run({
@@ -103,6 +106,10 @@ try {
     });
     mprotect.push(m.requests.average);
     ratios.push(m.requests.average / b.requests.average);
+    // The same route machinery around a call that does nothing: what the plumbing costs.
+    const u = await run({ url: `${base}/tasks/${pid}/munlockall`, method: "POST", headers, body: "{}" });
+    munlockall.push(u.requests.average);
+    cpuMunlockall.push(u.cpuPerReq);
     cpuRatios.push(b.cpuPerReq / m.cpuPerReq);
     cpuBare.push(b.cpuPerReq);
     cpuMprotect.push(m.cpuPerReq);
@@ -134,6 +141,9 @@ try {
   );
   console.log(
     `| POST …/mprotect | ${mm.toFixed(0)} req/s | ${mr.toFixed(2)} | ${median(cpuMprotect).toFixed(1)} µs | ${cr.toFixed(2)} | >= 0.80: rate ${mr >= 0.8 ? "met" : "MISSED"}, CPU ${cr >= 0.8 ? "met" : "MISSED"} |`,
+  );
+  console.log(
+    `| POST …/munlockall (plumbing only) | ${median(munlockall).toFixed(0)} req/s | | ${median(cpuMunlockall).toFixed(1)} µs | ${(median(cpuBare) / median(cpuMunlockall)).toFixed(2)} | |`,
   );
   console.log(
     `| POST …/batch | ${mx.toFixed(0)} syscalls/s | | ${median(cpuBatch).toFixed(2)} µs per call | | >= 300000 ${mx >= 300000 ? "met" : "MISSED"} (CPU-bound: ${(1e6 / median(cpuBatch)).toFixed(0)}/s) |`,
