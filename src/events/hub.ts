@@ -13,7 +13,7 @@
  */
 import type { CoreEvent } from "../core/events.js";
 import type { Machine } from "../core/machine.js";
-import { encodeFact } from "./encode.js";
+import { type EncodedFact, encodeFact } from "./encode.js";
 import { EventFilter, type FilterSpec } from "./filter.js";
 import { type Encoded, EventRing } from "./ring.js";
 import { type DeliveryLimits, type EventSocket, type Frame, Subscriber } from "./subscriber.js";
@@ -162,11 +162,10 @@ export class EventHub {
 
   /** The sink: called synchronously by the core after each committed change. */
   private onFact(s: MachineStream, fact: CoreEvent): void {
-    let text: string;
-    let type: string;
+    let enc: EncodedFact | null;
     try {
-      const body = encodeFact(fact);
-      if (!body) {
+      enc = encodeFact(fact);
+      if (!enc) {
         this.stats.unknown++;
         this.warnOnce(
           `unknown:${String(fact?.type)}`,
@@ -175,8 +174,6 @@ export class EventHub {
         );
         return;
       }
-      text = JSON.stringify(body);
-      type = body.type;
     } catch (err) {
       this.stats.failed++;
       this.warnOnce(
@@ -192,8 +189,8 @@ export class EventHub {
       machine: s.id,
       pid: fact.pid,
       mm: fact.mm,
-      type,
-      json: `{"seq":${seq},"time":"${this.now()}","machine":${s.idJson},${text.slice(1)}`,
+      type: enc.type,
+      json: `{"seq":${seq},"time":"${this.now()}","machine":${s.idJson},${enc.tail}`,
     };
     this.stats.events++;
     s.ring!.push(e);

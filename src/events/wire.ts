@@ -27,12 +27,13 @@ export const HexAddress = z.string().regex(/^0x[0-9a-f]+$/);
 
 /** An address as HexAddress writes it (negative numbers: their two's complement, as u64). */
 export function hex(x: number): string {
+  if (!Number.isSafeInteger(x)) throw new TypeError(`not an address: ${String(x)}`);
   return x < 0 ? `0x${BigInt.asUintN(64, BigInt(x)).toString(16)}` : `0x${x.toString(16)}`;
 }
 
 export const Vma = named(
   "EventVma",
-  "A VMA as events show it (kernel field names, as in the HTTP API's Vma)",
+  "A VMA as events show it: kernel field names as in the HTTP API's Vma, in a compact form (flags as smaps mnemonics, the file by path)",
   z.strictObject({
     vm_start: HexAddress,
     vm_end: HexAddress,
@@ -40,7 +41,11 @@ export const Vma = named(
       .string()
       .regex(/^[r-][w-][x-][sp]$/)
       .describe('The perms column of /proc/PID/maps ("rw-p")'),
-    vm_flags: z.array(z.string()).describe("The vm_flags bits by name (VM_READ, VM_WRITE, VM_MAYREAD, ...)"),
+    vm_flags: z
+      .array(z.string().regex(/^[a-z0-9]{2}$/))
+      .describe(
+        "The vm_flags bits as /proc/PID/smaps VmFlags mnemonics (rd, wr, ex, sh, mr, mw, me, ms, gd, lo, ac, sd, ...), in its order",
+      ),
     vm_pgoff: z.int(),
     file: z
       .string()

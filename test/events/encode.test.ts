@@ -83,18 +83,24 @@ function workload(zeroPage: boolean): CoreEvent[] {
   return facts;
 }
 
+/** The event as a client parses it (the hub prepends seq, time and machine to the encoder's text). */
+function wireOf(fact: CoreEvent, seq = 1): Record<string, unknown> & { type: string } {
+  const enc = encodeFact(fact);
+  if (!enc) throw new Error(`not catalogued: ${JSON.stringify(fact)}`);
+  return JSON.parse(`{"seq":${seq},"time":"1970-01-01T00:00:00.000Z","machine":"m",${enc.tail}`);
+}
+
 describe("encodeFact", () => {
   it("every fact of a real workload validates against the catalogue, and every type occurs", () => {
     const seen = new Set<string>();
     for (const zeroPage of [false, true]) {
       let seq = 0;
       for (const fact of workload(zeroPage)) {
-        const body = encodeFact(fact);
-        expect(body, JSON.stringify(fact)).not.toBeNull();
-        const wire = { seq: ++seq, time: new Date(0).toISOString(), machine: "m", ...body };
-        const r = Event.safeParse(JSON.parse(JSON.stringify(wire)));
+        const wire = wireOf(fact, ++seq);
+        const r = Event.safeParse(wire);
         expect(r.success, `${JSON.stringify(wire).slice(0, 300)}: ${r.error?.message}`).toBe(true);
-        seen.add(body!.type);
+        expect(wire.type).toBe(encodeFact(fact)!.type);
+        seen.add(wire.type);
       }
     }
     expect([...EVENT_TYPES].filter((t) => !seen.has(t))).toEqual([]);
@@ -105,8 +111,7 @@ describe("encodeFact", () => {
     for (const zeroPage of [false, true])
       for (const f of workload(zeroPage)) {
         if (f.type !== "fault") continue;
-        const body = encodeFact(f)!;
-        kinds.add(`${body.kind}/${f.kind}/${f.result}`);
+        kinds.add(`${wireOf(f).kind}/${f.kind}/${f.result}`);
       }
     expect([...kinds].sort()).toEqual(
       [
@@ -127,7 +132,7 @@ describe("encodeFact", () => {
 
   it("names the calls of the core's syscall table, and fills in the core's defaults", () => {
     expect(Object.keys(SYSCALL_EVENTS).sort()).toEqual(Object.keys(SYSCALLS).sort());
-    const body = encodeFact({
+    const body = wireOf({
       type: "syscall",
       pid: 1,
       mm: 1,
@@ -159,6 +164,15 @@ describe("encodeFact", () => {
         after: [],
       }),
     ).toBeNull();
+  });
+
+  it("refuses a broken fact (thrown, so the hub skips it) rather than write invalid JSON", () => {
+    const fault = workload(false).find((f) => f.type === "fault")!;
+    expect(() => encodeFact({ ...fault, pid: Number.NaN })).toThrow();
+    expect(() => encodeFact({ ...fault, addr: undefined as unknown as number })).toThrow();
+    expect(() => encodeFact({ ...fault, pages: Number.POSITIVE_INFINITY })).toThrow();
+    const wire = wireOf({ type: "task_new", pid: 1, mm: 1, comm: 'we"ird\n\u2028' });
+    expect(wire.comm).toBe('we"ird\n\u2028');
   });
 
   it("writes addresses exactly as the HTTP API does", () => {
