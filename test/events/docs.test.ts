@@ -1,6 +1,6 @@
 /**
- * The committed asyncapi.yaml is what the event catalogue generates, and a valid AsyncAPI 3
- * document (@asyncapi/parser, the AsyncAPI initiative's own validator) that names every event type.
+ * The event catalogue's documentation: the committed asyncapi.yaml is what the catalogue generates, a valid AsyncAPI 3
+ * document (@asyncapi/parser, the AsyncAPI initiative's own validator) that names every event type; the README lists them all.
  */
 import { readFileSync } from "node:fs";
 import { Parser } from "@asyncapi/parser";
@@ -46,5 +46,13 @@ describe("asyncapi.yaml", () => {
       "Pong",
       "ErrorItem",
     ]);
+  });
+});
+
+describe("README", () => {
+  it("lists every event type in its catalogue", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Event streams"));
+    for (const t of EVENT_TYPES) expect(section).toContain(`\`${t}\``);
   });
 });
