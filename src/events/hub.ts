@@ -33,6 +33,7 @@ export interface HubOptions extends DeliveryLimits {
 }
 
 export interface HubLogger {
+  info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
@@ -277,13 +278,16 @@ export class EventHub {
     ws.on("close", () => sub.closedBySocket());
     ws.on("message", (data, isBinary) => this.message(sub, data, isBinary));
     this.subs.add(sub);
+    this.log.info({ stream: scope ?? "*", filter: sub.filter!.spec, since }, "event stream opened");
     this.subscribe(sub, sub.filter!, since);
     return sub;
   }
 
   private onClosed(sub: Subscriber, code: number): void {
     if (!this.subs.delete(sub)) return;
-    this.stats.closed[REASONS[code] ?? "client"]++;
+    const reason = REASONS[code] ?? "client";
+    this.stats.closed[reason]++;
+    this.log.info({ stream: sub.scope ?? "*", reason, ...sub.counts }, "event stream closed");
   }
 
   /** Make `filter` the subscription from here on (flushing what the old one should get first). */

@@ -69,6 +69,8 @@ export class Subscriber {
   /** While dropping: machine -> [first, last] seq dropped. */
   private dropped: Map<string, [number, number]> | null = null;
   private droppingSince = 0;
+  private sent = 0;
+  private droppedEvents = 0;
   private readonly onSent = () => this.pump();
   private resolveDone!: () => void;
 
@@ -168,7 +170,13 @@ export class Subscriber {
       this.close(CLOSE_CODES.TOO_SLOW, `dropped events for over ${limit} ms: too slow`);
   }
 
+  /** What this connection was sent and what it dropped (for the log line at close). */
+  get counts(): { sent: number; dropped: number } {
+    return { sent: this.sent, dropped: this.droppedEvents };
+  }
+
   private send(f: Frame): void {
+    this.sent += f.events.length;
     this.counters.delivered += f.events.length;
     this.ws.send(f.buf, { binary: false }, this.onSent);
   }
@@ -186,6 +194,7 @@ export class Subscriber {
       if (r) r[1] = e.seq;
       else d.set(e.machine, [e.seq, e.seq]);
     }
+    this.droppedEvents += f.events.length;
     this.counters.dropped += f.events.length;
     if (f.events.length) this.checkSlow(Date.now());
   }
