@@ -14,7 +14,7 @@
  *
  *   npm run bench:events -- [--runs 5] [--events 200000] [--stall-events 1000000]
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import type { Socket } from "node:net";
 import { loadavg } from "node:os";
@@ -92,40 +92,59 @@ class Counter {
   }
 }
 
-const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/events_server.ts"], {
-  stdio: ["pipe", "pipe", "inherit"],
-});
-const lines = createInterface({ input: child.stdout! });
-const next = async (prefix: string): Promise<string> => {
-  for (;;) {
-    const [line] = (await once(lines, "line")) as [string];
-    if (line.startsWith(prefix)) return line;
+/** A server process (bench/events_server.ts) and its stdin/stdout commands. */
+class ServerProcess {
+  private readonly lines;
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    lines: ReturnType<typeof createInterface>,
+  ) {
+    this.lines = lines;
   }
-};
-/** CPU time (µs) the server process has used so far. */
-const serverCpu = async () => {
-  child.stdin!.write("cpu\n");
-  return Number((await next("cpu ")).split(" ")[1]);
-};
+  static async start(): Promise<ServerProcess> {
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/events_server.ts"], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const lines = createInterface({ input: child.stdout! });
+    const [line] = (await once(lines, "line")) as [string];
+    return new ServerProcess(child, Number(line.split(" ")[1]), lines);
+  }
+  private async next(prefix: string): Promise<string> {
+    for (;;) {
+      const [line] = (await once(this.lines, "line")) as [string];
+      if (line.startsWith(prefix)) return line;
+    }
+  }
+  /** CPU time (µs) the server process has used so far. */
+  async cpu(): Promise<number> {
+    this.child.stdin!.write("cpu\n");
+    return Number((await this.next("cpu ")).split(" ")[1]);
+  }
+  async mem() {
+    this.child.stdin!.write("mem\n");
+    const [, rss, heap, external, json] = (await this.next("mem ")).match(/^mem (\d+) (\d+) (\d+) (.*)$/)!;
+    return { rss: Number(rss), heap: Number(heap), external: Number(external), state: JSON.parse(json!) };
+  }
+  stop(): void {
+    this.child.kill("SIGTERM");
+  }
+}
+
 const clientCpu = () => {
   const c = process.cpuUsage();
   return c.user + c.system;
 };
-const mem = async () => {
-  child.stdin!.write("mem\n");
-  const [, rss, heap, external, json] = (await next("mem ")).match(/^mem (\d+) (\d+) (\d+) (.*)$/)!;
-  return { rss: Number(rss), heap: Number(heap), external: Number(external), state: JSON.parse(json!) };
-};
 
+let srv = await ServerProcess.start();
 try {
-  const port = Number((await next("port ")).split(" ")[1]);
-  const http = `http://127.0.0.1:${port}/v1/machines`;
-  const wsUrl = `ws://127.0.0.1:${port}/v1/machines`;
+  const http = () => `http://127.0.0.1:${srv.port}/v1/machines`;
+  const wsUrl = () => `ws://127.0.0.1:${srv.port}/v1/machines`;
 
   /** A machine with one task; returns a function producing at least n events (faults, mostly). */
   async function machine(name: string) {
-    await post(http, { name });
-    const { pid } = (await post(`${http}/${name}/tasks`, { image: "empty" })) as { pid: number };
+    await post(http(), { name });
+    const { pid } = (await post(`${http()}/${name}/tasks`, { image: "empty" })) as { pid: number };
     const calls = [];
     for (let i = 0; i < ROUNDS_PER_BATCH; i++) {
       const args = { addr: BASE, length: PAGES * 4096 };
@@ -147,7 +166,7 @@ try {
     return async (n: number, inFlight = 2) => {
       let left = Math.ceil(n / perBatch);
       const worker = async () => {
-        while (left-- > 0) await post(`${http}/${name}/batch`, body);
+        while (left-- > 0) await post(`${http()}/${name}/batch`, body);
       };
       await Promise.all(Array.from({ length: inFlight }, worker));
     };
@@ -155,7 +174,7 @@ try {
 
   /** A machine's latest seq: a fresh subscriber's `subscribed` item says it. */
   async function latest(name: string): Promise<number> {
-    const probe = new WebSocket(`${wsUrl}/${name}/events?types=task_new`);
+    const probe = new WebSocket(`${wsUrl()}/${name}/events?types=task_new`);
     const [first] = (await once(probe, "message")) as [Buffer];
     probe.close();
     return (JSON.parse(first.toString())[0] as { latest: Record<string, number> }).latest[name]!;
@@ -171,8 +190,8 @@ try {
   let seqBefore = await latest("tput");
   for (let run = 0; run < RUNS; run++) {
     for (const n of SUBSCRIBERS) {
-      const subs = await Promise.all(Array.from({ length: n }, () => Counter.open(`${wsUrl}/tput/events`)));
-      const cpu0 = await serverCpu();
+      const subs = await Promise.all(Array.from({ length: n }, () => Counter.open(`${wsUrl()}/tput/events`)));
+      const cpu0 = await srv.cpu();
       const ccpu0 = clientCpu();
       const t0 = process.hrtime.bigint();
       await produce(EVENTS);
@@ -180,7 +199,7 @@ try {
       const last = await latest("tput");
       await Promise.all(subs.map((c) => c.until(last)));
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      const cpu = ((await serverCpu()) - cpu0) / 1e6;
+      const cpu = ((await srv.cpu()) - cpu0) / 1e6;
       const ccpu = (clientCpu() - ccpu0) / 1e6;
       const produced = last - seqBefore;
       for (const c of subs) {
@@ -202,20 +221,22 @@ try {
     }
   }
 
-  // 2. Memory with a stalled subscriber
+  // 2. Memory with a stalled subscriber, in a fresh server process
+  srv.stop();
+  srv = await ServerProcess.start();
   const produceStall = await machine("stall");
-  const live = await Counter.open(`${wsUrl}/stall/events`);
-  const stalled = await Counter.open(`${wsUrl}/stall/events`);
+  const live = await Counter.open(`${wsUrl()}/stall/events`);
+  const stalled = await Counter.open(`${wsUrl()}/stall/events`);
   (stalled.ws as unknown as { _socket: Socket })._socket.pause();
   const samples: { events: number; rss: number; heap: number; external: number }[] = [];
-  const base = await mem();
+  const base = await srv.mem();
   samples.push({ events: 0, rss: base.rss, heap: base.heap, external: base.external });
   const step = STALL_EVENTS / 10;
   let end = base.state;
   for (let k = 1; k <= 10; k++) {
     await produceStall(step, 1);
     await live.until(await latest("stall"));
-    const m = await mem();
+    const m = await srv.mem();
     end = m.state;
     samples.push({ events: Math.round(k * step), rss: m.rss, heap: m.heap, external: m.external });
   }
@@ -246,7 +267,9 @@ try {
       ? `\nNOT EXACT:\n${exact.join("\n")}`
       : "\nEvery subscriber got exactly the produced events, in order, without gaps.",
   );
-  console.log(`\n## Server memory with one stalled subscriber (and one live), ${STALL_EVENTS} events\n`);
+  console.log(
+    `\n## Server memory with one stalled subscriber (and one live), ${STALL_EVENTS} events, fresh server process\n\n(EVENTS_SLOW_CLOSE_MS and heartbeats off, so the stalled one stays connected and only its queue bounds hold it; RSS, heap and external after two full GCs)\n`,
+  );
   console.log("| events produced | RSS MB | heap used MB | external MB |");
   console.log("| ---: | ---: | ---: | ---: |");
   for (const s of samples)
@@ -265,5 +288,5 @@ try {
   live.ws.close();
   stalled.ws.terminate();
 } finally {
-  child.kill("SIGTERM");
+  srv.stop();
 }
