@@ -416,7 +416,15 @@ export class EventHub {
     this.flush();
     const subs = [...this.subs];
     for (const sub of subs) sub.close(CLOSE_CODES.GOING_AWAY, "server shutting down");
-    await Promise.all(subs.map((s) => s.done));
+    // Each socket closes by itself or is cut after closeGraceMs; do not wait on one that never reports it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(subs.map((s) => s.done)),
+      new Promise((r) => {
+        timer = setTimeout(r, this.opts.closeGraceMs + 1000);
+      }),
+    ]);
+    clearTimeout(timer);
     for (const s of this.streams.values()) s.machine.sink = null;
   }
 }
