@@ -38,7 +38,7 @@ describe("before the upgrade", () => {
     }
   });
 
-  it("refuses an unknown machine (404), a bad query (400), too many streams (429), a plain GET (426)", async () => {
+  it("refuses an unknown machine (404), a bad query (400), too many streams (429), draining (503), a plain GET (426)", async () => {
     s = await startServer({ events: { maxSubscribers: 2 } });
     expect(await EventClient.refused(s, "/v1/machines/nope/events")).toMatchObject({
       status: 404,
@@ -61,6 +61,12 @@ describe("before the upgrade", () => {
       status: 429,
       body: { code: "LIMIT_SUBSCRIBERS" },
     });
+    s.app.draining = true; // as server.ts sets it at SIGTERM
+    expect(await EventClient.refused(s, "/v1/events")).toMatchObject({
+      status: 503,
+      body: { code: "SHUTTING_DOWN" },
+    });
+    s.app.draining = false;
     const plain = await s.http.get("/v1/machines/default/events");
     expect(plain.status).toBe(426);
     expect(plain.body).toMatchObject({ code: "WEBSOCKET_ONLY" });
