@@ -8,11 +8,13 @@ import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-
 import type { Config } from "./config.js";
 import authPlugin from "./http/plugins/auth.js";
 import errorsPlugin from "./http/plugins/errors.js";
+import eventsPlugin from "./http/plugins/events.js";
 import machinesPlugin from "./http/plugins/machines.js";
 import metricsPlugin from "./http/plugins/metrics.js";
 import swaggerPlugin from "./http/plugins/swagger.js";
 import batchRoutes from "./http/routes/batch/index.js";
 import callRoutes from "./http/routes/calls/index.js";
+import eventRoutes from "./http/routes/events/index.js";
 import fileRoutes from "./http/routes/files/index.js";
 import machineRoutes from "./http/routes/machines/index.js";
 import opsRoutes from "./http/routes/ops/index.js";
@@ -51,6 +53,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(authPlugin, { token: config.apiToken });
   await app.register(machinesPlugin, { limits: config.limits });
   await app.register(metricsPlugin);
+  await app.register(eventsPlugin, { config: config.events });
   await app.register(swaggerPlugin);
 
   await app.register(opsRoutes);
@@ -62,6 +65,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await v1.register(callRoutes);
       await v1.register(procRoutes);
       await v1.register(batchRoutes);
+      await v1.register(eventRoutes);
     },
     { prefix: "/v1" },
   );

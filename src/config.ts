@@ -22,6 +22,23 @@ export interface Limits {
   batchCalls: number;
 }
 
+/** Event streams (src/events): replay, per-connection bounds, heartbeats. */
+export interface EventsConfig {
+  /** Events each machine keeps for clients that resume with `since`. */
+  ringSize: number;
+  /** A connection's queue bounds (events, bytes): past either, events are dropped and a gap reported. */
+  queueEvents: number;
+  queueBytes: number;
+  /** Send while the socket's unsent bytes are below this; queue above it. */
+  highWaterBytes: number;
+  /** Close (code 4008) a connection that has been dropping events for this long (0: never). */
+  slowCloseMs: number;
+  /** Ping every connection this often and cut those that did not answer the last ping (0: never). */
+  heartbeatMs: number;
+  /** Event stream connections at once (429 above). */
+  maxSubscribers: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -31,6 +48,7 @@ export interface Config {
   /** Log one line per request (off by default: it costs about a third of the throughput). */
   logRequests: boolean;
   limits: Limits;
+  events: EventsConfig;
 }
 
 const GiB = 2 ** 30;
@@ -50,6 +68,15 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
     totalRamBytes: 1024 * GiB,
     batchCalls: 100_000,
   }),
+  events: Object.freeze({
+    ringSize: 10_000,
+    queueEvents: 10_000,
+    queueBytes: 4 * 2 ** 20,
+    highWaterBytes: 256 * 2 ** 10,
+    slowCloseMs: 30_000,
+    heartbeatMs: 30_000,
+    maxSubscribers: 1000,
+  }),
 });
 
 /** One environment variable per setting. */
@@ -66,6 +93,13 @@ export const ENV_VARS = {
   MACHINE_RAM_MAX: "simulated RAM of one machine (bytes, suffixes allowed)",
   TOTAL_RAM_MAX: "simulated RAM of all machines together (bytes, suffixes allowed)",
   BATCH_MAX_CALLS: "calls in one /batch request",
+  EVENTS_RING: "events each machine keeps for streams that resume with since",
+  EVENTS_QUEUE_EVENTS: "events queued for one slow stream before it drops (and reports a gap)",
+  EVENTS_QUEUE_BYTES: "bytes queued for one slow stream before it drops (suffixes allowed)",
+  EVENTS_HIGH_WATER: "a stream's unsent socket bytes above which events queue (suffixes allowed)",
+  EVENTS_SLOW_CLOSE_MS: "close (4008) a stream that has been dropping for this long; 0: never",
+  EVENTS_HEARTBEAT_MS: "ping streams this often, cutting those that did not answer; 0: never",
+  EVENTS_MAX_SUBSCRIBERS: "event stream connections at once",
 } as const;
 
 const UNITS: Record<string, number> = {
@@ -109,6 +143,19 @@ const count = (max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(1).max(max));
 
+const millis = z
+  .string()
+  .trim()
+  .regex(/^[0-9]+$/, "expected milliseconds (0 or a positive integer)")
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
+  );
+
 const EnvSchema = z.object({
   PORT: z
     .string()
@@ -128,6 +175,13 @@ const EnvSchema = z.object({
   MACHINE_RAM_MAX: size.optional(),
   TOTAL_RAM_MAX: size.optional(),
   BATCH_MAX_CALLS: count(10_000_000).optional(),
+  EVENTS_RING: count(10_000_000).optional(),
+  EVENTS_QUEUE_EVENTS: count(10_000_000).optional(),
+  EVENTS_QUEUE_BYTES: size.optional(),
+  EVENTS_HIGH_WATER: size.optional(),
+  EVENTS_SLOW_CLOSE_MS: millis.optional(),
+  EVENTS_HEARTBEAT_MS: millis.optional(),
+  EVENTS_MAX_SUBSCRIBERS: count(1_000_000).optional(),
 });
 
 export class ConfigError extends Error {
@@ -166,6 +220,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = {
       totalRamBytes: e.TOTAL_RAM_MAX ?? d.limits.totalRamBytes,
       batchCalls: e.BATCH_MAX_CALLS ?? d.limits.batchCalls,
     },
+    events: {
+      ringSize: e.EVENTS_RING ?? d.events.ringSize,
+      queueEvents: e.EVENTS_QUEUE_EVENTS ?? d.events.queueEvents,
+      queueBytes: e.EVENTS_QUEUE_BYTES ?? d.events.queueBytes,
+      highWaterBytes: e.EVENTS_HIGH_WATER ?? d.events.highWaterBytes,
+      slowCloseMs: e.EVENTS_SLOW_CLOSE_MS ?? d.events.slowCloseMs,
+      heartbeatMs: e.EVENTS_HEARTBEAT_MS ?? d.events.heartbeatMs,
+      maxSubscribers: e.EVENTS_MAX_SUBSCRIBERS ?? d.events.maxSubscribers,
+    },
   };
   if (config.limits.machineRamBytes > config.limits.totalRamBytes)
     throw new ConfigError(
@@ -176,7 +239,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = {
 
 /** A configuration for tests and tools: the defaults with some settings replaced. */
 export function makeConfig(
-  over: Partial<Omit<Config, "limits">> & { limits?: Partial<Limits> } = {},
+  over: Partial<Omit<Config, "limits" | "events">> & {
+    limits?: Partial<Limits>;
+    events?: Partial<EventsConfig>;
+  } = {},
 ): Config {
-  return { ...DEFAULT_CONFIG, ...over, limits: { ...DEFAULT_CONFIG.limits, ...over.limits } };
+  return {
+    ...DEFAULT_CONFIG,
+    ...over,
+    limits: { ...DEFAULT_CONFIG.limits, ...over.limits },
+    events: { ...DEFAULT_CONFIG.events, ...over.events },
+  };
 }

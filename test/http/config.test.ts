@@ -37,6 +37,8 @@ describe("configuration from the environment", () => {
         totalRamBytes: 16 * 2 ** 30,
         batchCalls: 50,
       },
+      // Not set here: the event-stream settings keep their defaults (config.test of events covers them).
+      events: DEFAULT_CONFIG.events,
     });
   });
 

@@ -1,0 +1,139 @@
+/**
+ * The event streams as an operator sees them: refusals before the upgrade (auth, unknown machine,
+ * bad query, connection limit, plain GET), the subscribers gauge, and shutdown closing streams with
+ * 1001, a stalled one included.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { EventClient } from "./events_client.js";
+import { type Server, spawn, startServer } from "./helpers.js";
+
+let s: Server;
+const clients: EventClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) {
+    expect(c.problems).toEqual([]);
+    c.ws.terminate();
+  }
+  await s?.close();
+});
+
+async function open(path = "/v1/machines/default/events", headers?: Record<string, string>) {
+  const c = await EventClient.open(s, path, headers);
+  clients.push(c);
+  return c;
+}
+
+describe("before the upgrade", () => {
+  it("the auth token applies as on HTTP", async () => {
+    const token = "t0ps3cret-t0ps3cret";
+    s = await startServer({ apiToken: token });
+    for (const path of ["/v1/machines/default/events", "/v1/events"]) {
+      expect(await EventClient.refused(s, path)).toMatchObject({ status: 401, body: { code: "NO_TOKEN" } });
+      expect(await EventClient.refused(s, path, { authorization: "Bearer nope" })).toMatchObject({
+        status: 401,
+        body: { code: "BAD_TOKEN" },
+      });
+      const c = await open(path, { authorization: `Bearer ${token}` });
+      expect(c.items[0]).toMatchObject({ type: "subscribed" });
+    }
+  });
+
+  it("refuses an unknown machine (404), a bad query (400), too many streams (429), draining (503), a plain GET (426)", async () => {
+    s = await startServer({ events: { maxSubscribers: 2 } });
+    expect(await EventClient.refused(s, "/v1/machines/nope/events")).toMatchObject({
+      status: 404,
+      body: { code: "MACHINE_NOT_FOUND" },
+    });
+    expect(await EventClient.refused(s, "/v1/machines/default/events?types=fault,bogus")).toMatchObject({
+      status: 400,
+      body: { code: "FST_ERR_VALIDATION" },
+    });
+    expect(await EventClient.refused(s, "/v1/machines/default/events?since=-1")).toMatchObject({
+      status: 400,
+    });
+    expect(await EventClient.refused(s, "/v1/events?since=5")).toMatchObject({ status: 400 });
+    expect(await EventClient.refused(s, "/v1/machines/default/events?colour=red")).toMatchObject({
+      status: 400,
+    });
+    await open();
+    await open("/v1/events");
+    expect(await EventClient.refused(s, "/v1/events")).toMatchObject({
+      status: 429,
+      body: { code: "LIMIT_SUBSCRIBERS" },
+    });
+    s.app.draining = true; // as server.ts sets it at SIGTERM
+    expect(await EventClient.refused(s, "/v1/events")).toMatchObject({
+      status: 503,
+      body: { code: "SHUTTING_DOWN" },
+    });
+    s.app.draining = false;
+    const plain = await s.http.get("/v1/machines/default/events");
+    expect(plain.status).toBe(426);
+    expect(plain.body).toMatchObject({ code: "WEBSOCKET_ONLY" });
+  });
+});
+
+describe("metrics", () => {
+  it("count subscribers and events", async () => {
+    s = await startServer();
+    const a = await open();
+    await open("/v1/events");
+    await spawn(s, { image: "empty" });
+    await a.until((c) => c.events.length === 1);
+    const m = (await s.http.get("/metrics")).text;
+    expect(m).toMatch(/^mmsim_event_subscribers 2$/m);
+    expect(m).toMatch(/^mmsim_events_total 1$/m);
+    expect(m).toMatch(/^mmsim_events_delivered_total 2$/m);
+    a.close();
+    await a.closed;
+    await a.until(() => s.app.events.subscriberCount === 1, "the server to see the close");
+    const m2 = (await s.http.get("/metrics")).text;
+    expect(m2).toMatch(/^mmsim_event_subscribers 1$/m);
+    expect(m2).toMatch(/^mmsim_event_disconnects_total\{reason="client"\} 1$/m);
+  });
+});
+
+describe("shutdown", () => {
+  it("closes every stream with 1001 and does not wait on a stalled one", async () => {
+    s = await startServer({ events: { highWaterBytes: 16 * 1024, queueBytes: 64 * 1024 } });
+    const pid = await spawn(s, { image: "empty" });
+    const live = await open();
+    const all = await open("/v1/events");
+    const stalled = await open();
+    stalled.stall();
+    // Enough to back the stalled one up past the kernel's buffers.
+    for (let i = 0; i < 200 && !s.app.events.subscribers()[2]!.backlog.dropping; i++) {
+      const calls = [];
+      for (let k = 0; k < 4; k++) {
+        calls.push({
+          pid,
+          call: "mmap",
+          args: {
+            addr: "0x100000000000",
+            length: 256 * 4096,
+            prot: "PROT_READ|PROT_WRITE",
+            flags: "MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED",
+          },
+        });
+        calls.push({
+          pid,
+          call: "memory/write",
+          args: { addr: "0x100000000000", length: 256 * 4096, fill: 1 },
+        });
+      }
+      await s.http.post("/v1/machines/default/batch").send({ calls }).expect(200);
+    }
+    expect(s.app.events.subscribers()[2]!.backlog.dropping).toBe(true);
+    const last = s.app.events.lastSeq("default");
+    await s.app.close();
+    const shutdown = { code: 1001, reason: "server shutting down" };
+    expect(await live.closed).toEqual(shutdown);
+    expect(await all.closed).toEqual(shutdown);
+    // Everything up to the shutdown reached the live streams before the close frame.
+    expect(live.events.at(-1)!.seq).toBe(last);
+    expect(s.app.events.subscriberCount).toBe(0);
+    expect(s.app.events.stats.closed.shutdown).toBe(3);
+    stalled.resume();
+    expect([1001, 1006]).toContain((await stalled.closed).code);
+  });
+});
