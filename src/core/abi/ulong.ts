@@ -18,10 +18,10 @@ export function invariant(cond: unknown, message: string): asserts cond {
 }
 
 export function assertUlong(x: number, what: string): void {
-  invariant(
-    Number.isSafeInteger(x),
-    `${what} must be a safe integer (negative = two's complement), got ${x}`,
-  );
+  // Not invariant(cond, `...`): that would format the message on every syscall, not only on failure.
+  if (!Number.isSafeInteger(x)) {
+    throw new InvariantError(`${what} must be a safe integer (negative = two's complement), got ${x}`);
+  }
 }
 
 /** True when the u64 value is >= 2^53 (only reachable through the negative representation). */
