@@ -51,8 +51,9 @@ export function pageAlignUlong(x: number): number {
 
 /** x & (PAGE_SIZE - 1), for any u64 in the representation. */
 export function offsetInPage(x: number): number {
-  const r = x % PAGE_SIZE;
-  return r < 0 ? r + PAGE_SIZE : r;
+  // Exact for safe integers (dividing by a power of two loses nothing) and in [0, PAGE_SIZE) for
+  // negative x too; x % PAGE_SIZE on doubles is a call to fmod, ~20 ns on every syscall.
+  return x - Math.floor(x / PAGE_SIZE) * PAGE_SIZE;
 }
 
 /** x >> PAGE_SHIFT as an unsigned value (exact: the result is < 2^52). */
