@@ -239,6 +239,51 @@ export class VmaTree<T extends VmaRange> {
     }
   }
 
+  /**
+   * __split_vma()'s store: v, already shrunk in place, gave up exactly nw's range, directly below
+   * or above its new range, and nw (in no tree) takes it over. The same as update(v) then
+   * insert(nw), in one step, as the kernel stores the new VMA over the old range: no descent, and
+   * no transient gap (which, for the lowest VMA, would change the largest gap up to the root and
+   * back). Throws if the ranges do not split v's old range so.
+   */
+  splitInsert(v: T, nw: T): void {
+    const x = this.locate(v);
+    const n = x >> LOG_B;
+    const i = x & (B - 1);
+    const F = this.F;
+    const fb = n * STRIDE;
+    const os = F[fb + START + i]!;
+    const oe = F[fb + END + i]!;
+    const vs = v.vm_start;
+    const ve = v.vm_end;
+    const ns = nw.vm_start;
+    const ne = nw.vm_end;
+    const below = ns === os && ne === vs && ve === oe;
+    if (!(vs < ve && ns < ne && (below || (vs === os && ve === ns && ne === oe)))) {
+      throw new Error(`VmaTree.splitInsert: [${vs}, ${ve}) and [${ns}, ${ne}) do not split [${os}, ${oe})`);
+    }
+    const cur = Slot.get(nw);
+    if (cur !== undefined && cur !== 0) throw new Error("VmaTree.splitInsert: element is already in a tree");
+    if (this.I[n * ISTRIDE + COUNT] === B) {
+      // A full leaf splits: the general path.
+      this.update(v);
+      this.insert(nw);
+      return;
+    }
+    const gv = this.startGap(v); // before any change, in case they throw
+    const gn = this.startGap(nw);
+    const pe = this.endBefore(n, i);
+    const gOld = Math.max(F[fb + GAP_END + i]! - pe, 0);
+    // The lower piece's gap starts at pe, the upper one's at the lower one's end; the successor's
+    // gap and the last vm_end are unchanged.
+    const g = below ? Math.max(gn - pe, gv - ne, 0) : Math.max(gv - pe, gn - ve, 0);
+    F[fb + END + i] = ve;
+    F[fb + START + i] = vs;
+    F[fb + GAP_END + i] = gv;
+    this.place(nw, n, below ? i : i + 1, ns, ne, gn);
+    this.leafChanged(n, g < gOld ? gOld : 0, g);
+  }
+
   /** insert()'s last step: v into slot pos of leaf n, which has room. */
   private place(v: T, n: number, pos: number, vs: number, ve: number, ge: number): void {
     const F = this.F;

@@ -531,6 +531,57 @@ describe("VmaTree: update and gaps", () => {
     }
   });
 
+  it("splitInsert: below and above, at leaf ends, with stack guard gaps, and its preconditions", () => {
+    for (const below of [false, true]) {
+      const t = makeTree(2 * P);
+      const m = new Model(2 * P);
+      // 40 two-to-four-page elements with one-page holes: three leaves.
+      for (let i = 0; i < 40; i++) {
+        const v = pv(5 * i + 1, 5 * i + 3 + (i % 3), i % 7 === 3);
+        t.insert(v);
+        m.insert(v);
+      }
+      // Split every element once (leaf ends, full leaves and all), checking gaps after each.
+      for (const v of m.a.slice()) {
+        const at = v.vm_start + P;
+        const nw = below ? new Vma(v.vm_start, at, v.growsDown) : new Vma(at, v.vm_end, v.growsDown);
+        if (below) v.vm_start = at;
+        else v.vm_end = at;
+        t.splitInsert(v, nw);
+        m.a.splice(m.a.indexOf(v) + (below ? 0 : 1), 0, nw);
+        t.check();
+        for (const len of [1, 2, 3]) {
+          expect(t.unmappedAreaTopdown(len * P, 0, 300 * P)).toBe(m.topdown(len * P, 0, 300 * P));
+          expect(t.unmappedArea(len * P, 0, 300 * P)).toBe(m.bottomup(len * P, 0, 300 * P));
+        }
+      }
+      checkNeighbours(t, m);
+    }
+    // The lowest element's gap is the largest: splitting it must leave it exactly so.
+    const t = makeTree();
+    const low = pv(100, 110);
+    t.insert(low);
+    t.insert(pv(120, 121));
+    low.vm_start = 105 * P;
+    t.splitInsert(low, pv(100, 105));
+    t.check();
+    expect(t.unmappedArea(100 * P, 0, 1000 * P)).toBe(0);
+    expect(t.unmappedArea(100 * P + 1, 0, 1000 * P)).toBe(121 * P);
+    // Ranges that do not split v's old range, and an element already in a tree.
+    const v = t.find(105 * P)!;
+    expect(() => t.splitInsert(v, pv(110, 111))).toThrow(/do not split/);
+    v.vm_end = 108 * P;
+    expect(() => t.splitInsert(v, pv(109, 110))).toThrow(/do not split/);
+    const other = t.find(120 * P)!;
+    expect(() => t.splitInsert(v, other)).toThrow(/do not split/);
+    const inOther = pv(108, 110);
+    makeTree().insert(inOther);
+    expect(() => t.splitInsert(v, inOther)).toThrow(/already in a tree/);
+    v.vm_end = 110 * P;
+    t.check();
+    expect(() => t.splitInsert(pv(1, 2), pv(2, 3))).toThrow(/not in this tree/);
+  });
+
   it("check() catches a forgotten update", () => {
     const t = makeTree();
     const a = pv(10, 20);
@@ -565,6 +616,7 @@ type Op =
   | { k: "rm"; i: number }
   | { k: "upd"; i: number; a: number; b: number; g: boolean }
   | { k: "nudge"; i: number; ds: number; de: number }
+  | { k: "split"; i: number; at: number; below: boolean; g: boolean }
   | { k: "find"; x: number }
   | { k: "srch"; len: number; lo: number; hi: number }
   | { k: "range"; s: number; e: number; rmEvery: number };
@@ -597,6 +649,16 @@ const opsIn = (space: number, maxLen: number): fc.Arbitrary<Op> =>
     {
       weight: 1,
       arbitrary: fc.record({ k: fc.constant("find" as const), x: fc.integer({ min: -1, max: space + 20 }) }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant("split" as const),
+        i: fc.nat(),
+        at: fc.double({ min: 0, max: 1, noNaN: true }),
+        below: fc.boolean(),
+        g: fc.boolean(),
+      }),
     },
     {
       weight: 4,
@@ -675,6 +737,26 @@ function step(t: VmaTree<Vma>, m: Model, op: Op, scale: number): void {
       v.vm_start = s;
       v.vm_end = e;
       t.update(v);
+      break;
+    }
+    case "split": {
+      // __split_vma: v shrinks in place, a new element takes over the rest (below or above).
+      if (a.length === 0) return;
+      const i = op.i % a.length;
+      const v = a[i]!;
+      const pages = (v.vm_end - v.vm_start) / scale;
+      if (pages < 2) return;
+      const at = v.vm_start + Math.min(pages - 1, 1 + Math.floor(op.at * (pages - 1))) * scale;
+      let nw: Vma;
+      if (op.below) {
+        nw = new Vma(v.vm_start, at, op.g);
+        v.vm_start = at;
+      } else {
+        nw = new Vma(at, v.vm_end, op.g);
+        v.vm_end = at;
+      }
+      t.splitInsert(v, nw);
+      m.a.splice(op.below ? i : i + 1, 0, nw);
       break;
     }
     case "find": {
@@ -767,6 +849,14 @@ describe("VmaTree: property test against a sorted-array model", () => {
       if (r < 40) op = { k: "ins", s: rng.below(big), n: 1 + rng.below(4), g: rng.below(8) === 0 };
       else if (r < 50) op = { k: "rm", i: rng.below(1 << 30) };
       else if (r < 70) op = { k: "nudge", i: rng.below(1 << 30), ds: rng.below(5) - 2, de: rng.below(5) - 2 };
+      else if (r < 72)
+        op = {
+          k: "split",
+          i: rng.below(1 << 30),
+          at: rng.below(1000) / 1000,
+          below: rng.below(2) === 0,
+          g: false,
+        };
       else if (r < 75)
         op = {
           k: "upd",
