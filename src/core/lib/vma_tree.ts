@@ -148,6 +148,16 @@ export class VmaTree<T extends VmaRange> {
     this.startGap = startGap;
   }
 
+  /**
+   * Gives o the tree's back-reference field now (still invisible, in no tree). Call it in an
+   * element class's constructor: elements then keep one shape (hidden class) from construction
+   * on, instead of changing shape, and installing the field, at their first insert (measured:
+   * mprotect split+merge ~10% faster).
+   */
+  static prepare(o: object): void {
+    Slot.set(o, 0);
+  }
+
   get size(): number {
     return this.count;
   }

@@ -278,6 +278,16 @@ describe("VmaTree: insert / remove", () => {
     w.check();
     expect(w.has(v)).toBe(false);
     expect(() => w.insert(v)).toThrow(/already in a tree/);
+    // prepare() gives the field at construction: still invisible, and in no tree.
+    const p = pv(7, 8);
+    VmaTree.prepare(p);
+    expect(Object.keys(p)).toEqual(["vm_start", "vm_end", "growsDown"]);
+    expect(inspect(p)).toBe(inspect(pv(7, 8)));
+    expect(p).toEqual(pv(7, 8));
+    expect(t.has(p)).toBe(false);
+    t.insert(p);
+    t.check();
+    t.remove(p);
     t.remove(v);
     t.insert(pv(5, 6));
     t.insert(v);
