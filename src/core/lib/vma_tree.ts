@@ -10,15 +10,20 @@
  * (an index read as a double would make every address computation floating point). A descent
  * touches only flat memory and nothing is allocated per operation (the slab grows by doubling, and
  * an empty tree allocates nothing). Leaf keys are the cached vm_end, vm_start and startGap(v) of
- * each element, so find/lookup never touch the element objects; the elements themselves sit in one
- * JS array, B slots per node. Leaves are linked both ways, so prev/next and ordered iteration are
- * O(1) per step.
+ * each element, so find/lookup never touch the element objects; unused key slots hold +Infinity,
+ * so a node scan needs no count. The elements themselves sit in one JS array, B slots per node.
+ * Leaves are linked both ways, so prev/next and ordered iteration are O(1) per step.
  *
- * Each element carries its slot (see Slot: a private field that nothing else sees). The node part
- * is always right; the slot part is a hint that goes stale when inserts and removes shift a leaf,
- * and is then found by scanning that leaf (at most B pointer compares) and refreshed. Elements
- * therefore stay plain objects but must be extensible, and an element is in at most one VmaTree
- * at a time.
+ * Upkeep is incremental: a node's max gap is rescanned only when the gap that may have been its
+ * largest shrinks, and a change stops going up at the first entry it leaves unchanged. Splits
+ * happen at the insertion point, so a run of inserts at one spot fills nodes; splitInsert() is
+ * __split_vma's single-step store (no descent, no transient gap).
+ *
+ * Each element carries its slot (see Slot: a private field that nothing else sees; prepare() adds
+ * it at construction). The node part is always right; the slot part is a hint that goes stale
+ * when inserts and removes shift a leaf, and is then found by scanning that leaf (at most B
+ * pointer compares) and refreshed. Elements therefore stay plain objects but must be extensible,
+ * and an element is in at most one VmaTree at a time.
  *
  * The tree caches vm_start, vm_end and startGap(v) of every element: after changing them in place
  * call update(v) before any other call on the tree (check() detects a forgotten update).
