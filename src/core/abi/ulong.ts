@@ -18,10 +18,10 @@ export function invariant(cond: unknown, message: string): asserts cond {
 }
 
 export function assertUlong(x: number, what: string): void {
-  invariant(
-    Number.isSafeInteger(x),
-    `${what} must be a safe integer (negative = two's complement), got ${x}`,
-  );
+  // Not invariant(cond, `...`): that would format the message on every syscall, not only on failure.
+  if (!Number.isSafeInteger(x)) {
+    throw new InvariantError(`${what} must be a safe integer (negative = two's complement), got ${x}`);
+  }
 }
 
 /** True when the u64 value is >= 2^53 (only reachable through the negative representation). */
@@ -51,8 +51,9 @@ export function pageAlignUlong(x: number): number {
 
 /** x & (PAGE_SIZE - 1), for any u64 in the representation. */
 export function offsetInPage(x: number): number {
-  const r = x % PAGE_SIZE;
-  return r < 0 ? r + PAGE_SIZE : r;
+  // Exact for safe integers (dividing by a power of two loses nothing) and in [0, PAGE_SIZE) for
+  // negative x too; x % PAGE_SIZE on doubles is a call to fmod, ~20 ns on every syscall.
+  return x - Math.floor(x / PAGE_SIZE) * PAGE_SIZE;
 }
 
 /** x >> PAGE_SHIFT as an unsigned value (exact: the result is < 2^52). */

@@ -91,7 +91,8 @@ export interface MunmapGather {
 
 /**
  * vms_gather_munmap_vmas(): split at the range ends and collect the VMAs inside [start, end).
- * A failure after the first split leaves that split in place, as in Linux.
+ * vma is find_vma(start) and starts below end. A failure after the first split leaves that split
+ * in place, as in Linux.
  */
 export function vms_gather_munmap_vmas(
   m: Machine,
@@ -106,7 +107,8 @@ export function vms_gather_munmap_vmas(
     __split_vma(mm, vma, start, true);
   }
   const g: MunmapGather = { start, end, vmas: [], nr_pages: 0, nr_accounted: 0 };
-  for (let next = mm.mm_mt.find(start); next && next.vm_start < end; next = mm.mm_mt.next(next)) {
+  // find_vma(start) again would return vma: the split above keeps vma as the part from start on.
+  for (let next: vm_area_struct | undefined = vma; next && next.vm_start < end; next = mm.mm_mt.next(next)) {
     if (next.vm_end > end) __split_vma(mm, next, end, false);
     g.vmas.push(next);
     const n = next.nr_pages;
@@ -429,7 +431,8 @@ export function mmap_region(
   if (m.profile.softDirty) vm_flags |= VM_SOFTDIRTY;
   let vma: vm_area_struct | undefined;
   let merged = false;
-  const next = mm.mm_mt.find(addr);
+  // Unless something was unmapped, the tree is as it was when `first` was found.
+  const next = g ? mm.mm_mt.find(addr) : first;
   const prev = next ? mm.mm_mt.prev(next) : mm.mm_mt.last();
   if (prev || next) {
     vma = vma_merge_new_range({

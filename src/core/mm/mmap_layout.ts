@@ -12,6 +12,7 @@ import {
   PMD_SIZE,
   TASK_SIZE,
 } from "../abi/mman.js";
+import { offsetInPage } from "../abi/ulong.js";
 import type { OpenFile } from "../fs/file.js";
 import type { Machine } from "../machine.js";
 import { ADDR_COMPAT_LAYOUT, type task_struct } from "../task/task.js";
@@ -231,7 +232,7 @@ export function get_unmapped_area(
   }
   if (r < 0) return r;
   if (r > TASK_SIZE - len) return -ENOMEM;
-  if (r % PAGE_SIZE) return -EINVAL;
+  if (offsetInPage(r)) return -EINVAL;
   // security_mmap_addr(): below vm.mmap_min_addr needs CAP_SYS_RAWIO.
   if (r < m.profile.mmapMinAddr && !task.caps.CAP_SYS_RAWIO) return -EPERM;
   return r;

@@ -48,7 +48,8 @@ export function sys_mprotect(
   assertUlong(len, "len");
   // prot is an unsigned long: bits above 31 are unknown bits (EINVAL below), not truncated away.
   const high = prot < 0 || prot >= 2 ** 32;
-  prot = Number(BigInt.asUintN(32, BigInt(prot)));
+  // (int) truncation; an integer already in [0, 2^32) is its own truncation (no BigInt per call).
+  if (high || !Number.isInteger(prot)) prot = Number(BigInt.asUintN(32, BigInt(prot)));
   const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
   if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return err(EINVAL);

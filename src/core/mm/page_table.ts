@@ -105,7 +105,9 @@ export class PageTable {
 
   /** Visit every non-none entry with vpn in [startVpn, endVpn), in address order. */
   forEach(startVpn: number, endVpn: number, fn: (vpn: number, t: PteTable, i: number) => void): void {
-    if (endVpn <= startVpn) return;
+    // No tables at all (memory never touched): nothing to visit, and the sparse walk below
+    // would still build and sort key arrays for every call (every munmap and mprotect).
+    if (endVpn <= startVpn || this.ptes.size === 0) return;
     const k0 = Math.floor(startVpn / PMD_PAGES);
     const k1 = Math.floor((endVpn - 1) / PMD_PAGES);
     if (k1 - k0 + 1 > this.ptes.size * 4) {

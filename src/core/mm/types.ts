@@ -46,6 +46,7 @@ export class vm_area_struct {
     public vm_ops: VmOpsKind,
   ) {
     this.vm_page_prot = vm_get_page_prot(vm_flags);
+    VmaTree.prepare(this);
   }
 
   get nr_pages(): number {

@@ -16,6 +16,11 @@ const VM_STICKY = VM_MAYBE_GUARD;
 
 export function vma_link(mm: mm_struct, vma: vm_area_struct): void {
   mm.mm_mt.insert(vma);
+  vma_linked(mm, vma);
+}
+
+/** What linking a VMA that is now in the tree adds: map_count and the file's references. */
+function vma_linked(mm: mm_struct, vma: vm_area_struct): void {
   mm.map_count++;
   if (vma.vm_file) {
     vma.vm_file.f_count++;
@@ -95,8 +100,9 @@ export function __split_vma(
     nw.vm_pgoff += (addr - vma.vm_start) / PAGE_SIZE;
     vma.vm_end = addr;
   }
-  mm.mm_mt.update(vma);
-  vma_link(mm, nw);
+  // vma_iter_store(): nw takes over the range vma gave up, in one tree step.
+  mm.mm_mt.splitInsert(vma, nw);
+  vma_linked(mm, nw);
   const sink = mm.machine_events?.sink;
   if (sink)
     sink({ type: "vma_split", pid: mm.owner ?? 0, mm: mm.id, vma: vma_fact(new_below ? nw : vma), at: addr });

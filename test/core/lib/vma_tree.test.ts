@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../../src/core/lib/rng.js";
@@ -254,21 +255,39 @@ describe("VmaTree: insert / remove", () => {
     expect(t.unmappedArea(P, 0, 10 * P)).toBe(0);
   });
 
-  it("elements stay plain: the back-reference is invisible to keys, JSON, spread and equality", () => {
+  it("elements stay plain: the back-reference is invisible to keys, symbols, JSON, spread, inspect and equality", () => {
     const t = makeTree();
     const v = pv(1, 2);
     t.insert(v);
     expect(Object.keys(v)).toEqual(["vm_start", "vm_end", "growsDown"]);
+    expect(Object.getOwnPropertySymbols(v)).toEqual([]);
     expect(JSON.stringify(v)).toBe(JSON.stringify(pv(1, 2)));
+    expect(inspect(v)).toBe(inspect(pv(1, 2)));
     expect(v).toEqual(pv(1, 2));
     const copy = { ...v };
     const u = new VmaTree<typeof copy>((x) => x.vm_start);
     u.insert(copy);
     u.check();
-    // A clone that copies the hidden field too looks like it is already in a tree.
+    // Not even a clone of every own property descriptor carries the back-reference (a private
+    // field): it is a distinct element, which v's range in t keeps out of t.
     const clone = Object.create(Vma.prototype, Object.getOwnPropertyDescriptors(v)) as Vma;
-    expect(() => t.insert(clone)).toThrow(/already in a tree/);
+    expect(() => t.insert(clone)).toThrow(/overlaps/);
     expect(t.has(clone)).toBe(false);
+    const w = makeTree();
+    w.insert(clone);
+    w.check();
+    expect(w.has(v)).toBe(false);
+    expect(() => w.insert(v)).toThrow(/already in a tree/);
+    // prepare() gives the field at construction: still invisible, and in no tree.
+    const p = pv(7, 8);
+    VmaTree.prepare(p);
+    expect(Object.keys(p)).toEqual(["vm_start", "vm_end", "growsDown"]);
+    expect(inspect(p)).toBe(inspect(pv(7, 8)));
+    expect(p).toEqual(pv(7, 8));
+    expect(t.has(p)).toBe(false);
+    t.insert(p);
+    t.check();
+    t.remove(p);
     t.remove(v);
     t.insert(pv(5, 6));
     t.insert(v);
@@ -522,6 +541,57 @@ describe("VmaTree: update and gaps", () => {
     }
   });
 
+  it("splitInsert: below and above, at leaf ends, with stack guard gaps, and its preconditions", () => {
+    for (const below of [false, true]) {
+      const t = makeTree(2 * P);
+      const m = new Model(2 * P);
+      // 40 two-to-four-page elements with one-page holes: three leaves.
+      for (let i = 0; i < 40; i++) {
+        const v = pv(5 * i + 1, 5 * i + 3 + (i % 3), i % 7 === 3);
+        t.insert(v);
+        m.insert(v);
+      }
+      // Split every element once (leaf ends, full leaves and all), checking gaps after each.
+      for (const v of m.a.slice()) {
+        const at = v.vm_start + P;
+        const nw = below ? new Vma(v.vm_start, at, v.growsDown) : new Vma(at, v.vm_end, v.growsDown);
+        if (below) v.vm_start = at;
+        else v.vm_end = at;
+        t.splitInsert(v, nw);
+        m.a.splice(m.a.indexOf(v) + (below ? 0 : 1), 0, nw);
+        t.check();
+        for (const len of [1, 2, 3]) {
+          expect(t.unmappedAreaTopdown(len * P, 0, 300 * P)).toBe(m.topdown(len * P, 0, 300 * P));
+          expect(t.unmappedArea(len * P, 0, 300 * P)).toBe(m.bottomup(len * P, 0, 300 * P));
+        }
+      }
+      checkNeighbours(t, m);
+    }
+    // The lowest element's gap is the largest: splitting it must leave it exactly so.
+    const t = makeTree();
+    const low = pv(100, 110);
+    t.insert(low);
+    t.insert(pv(120, 121));
+    low.vm_start = 105 * P;
+    t.splitInsert(low, pv(100, 105));
+    t.check();
+    expect(t.unmappedArea(100 * P, 0, 1000 * P)).toBe(0);
+    expect(t.unmappedArea(100 * P + 1, 0, 1000 * P)).toBe(121 * P);
+    // Ranges that do not split v's old range, and an element already in a tree.
+    const v = t.find(105 * P)!;
+    expect(() => t.splitInsert(v, pv(110, 111))).toThrow(/do not split/);
+    v.vm_end = 108 * P;
+    expect(() => t.splitInsert(v, pv(109, 110))).toThrow(/do not split/);
+    const other = t.find(120 * P)!;
+    expect(() => t.splitInsert(v, other)).toThrow(/do not split/);
+    const inOther = pv(108, 110);
+    makeTree().insert(inOther);
+    expect(() => t.splitInsert(v, inOther)).toThrow(/already in a tree/);
+    v.vm_end = 110 * P;
+    t.check();
+    expect(() => t.splitInsert(pv(1, 2), pv(2, 3))).toThrow(/not in this tree/);
+  });
+
   it("check() catches a forgotten update", () => {
     const t = makeTree();
     const a = pv(10, 20);
@@ -556,56 +626,71 @@ type Op =
   | { k: "rm"; i: number }
   | { k: "upd"; i: number; a: number; b: number; g: boolean }
   | { k: "nudge"; i: number; ds: number; de: number }
+  | { k: "split"; i: number; at: number; below: boolean; g: boolean }
   | { k: "find"; x: number }
   | { k: "srch"; len: number; lo: number; hi: number }
   | { k: "range"; s: number; e: number; rmEvery: number };
 
 const SPACE = 200; // pages: small enough that inserts collide and gaps are tight
 
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      k: fc.constant("ins" as const),
-      s: fc.integer({ min: 0, max: SPACE }),
-      n: fc.integer({ min: 1, max: 12 }),
-      g: fc.boolean(),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant("rm" as const), i: fc.nat() }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      k: fc.constant("upd" as const),
-      i: fc.nat(),
-      a: fc.double({ min: 0, max: 1, noNaN: true }),
-      b: fc.double({ min: 0, max: 1, noNaN: true }),
-      g: fc.boolean(),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ k: fc.constant("find" as const), x: fc.integer({ min: -1, max: SPACE + 20 }) }),
-  },
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      k: fc.constant("srch" as const),
-      len: fc.integer({ min: 1, max: 40 }),
-      lo: fc.integer({ min: -2, max: SPACE + 10 }),
-      hi: fc.integer({ min: 0, max: SPACE + 50 }),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      k: fc.constant("range" as const),
-      s: fc.integer({ min: -1, max: SPACE + 20 }),
-      e: fc.integer({ min: -1, max: SPACE + 20 }),
-      rmEvery: fc.integer({ min: 0, max: 3 }),
-    }),
-  },
-);
+/** Ops over `space` pages with elements of up to `maxLen` pages. */
+const opsIn = (space: number, maxLen: number): fc.Arbitrary<Op> =>
+  fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant("ins" as const),
+        s: fc.integer({ min: 0, max: space }),
+        n: fc.integer({ min: 1, max: maxLen }),
+        g: fc.boolean(),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant("rm" as const), i: fc.nat() }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant("upd" as const),
+        i: fc.nat(),
+        a: fc.double({ min: 0, max: 1, noNaN: true }),
+        b: fc.double({ min: 0, max: 1, noNaN: true }),
+        g: fc.boolean(),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ k: fc.constant("find" as const), x: fc.integer({ min: -1, max: space + 20 }) }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant("split" as const),
+        i: fc.nat(),
+        at: fc.double({ min: 0, max: 1, noNaN: true }),
+        below: fc.boolean(),
+        g: fc.boolean(),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant("srch" as const),
+        len: fc.integer({ min: 1, max: 40 }),
+        lo: fc.integer({ min: -2, max: space + 10 }),
+        hi: fc.integer({ min: 0, max: space + 50 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("range" as const),
+        s: fc.integer({ min: -1, max: space + 20 }),
+        e: fc.integer({ min: -1, max: space + 20 }),
+        rmEvery: fc.integer({ min: 0, max: 3 }),
+      }),
+    },
+  );
+
+const opArb = opsIn(SPACE, 12);
 
 /** Applies one op to both the tree and the model and compares every observable result. */
 function step(t: VmaTree<Vma>, m: Model, op: Op, scale: number): void {
@@ -662,6 +747,26 @@ function step(t: VmaTree<Vma>, m: Model, op: Op, scale: number): void {
       v.vm_start = s;
       v.vm_end = e;
       t.update(v);
+      break;
+    }
+    case "split": {
+      // __split_vma: v shrinks in place, a new element takes over the rest (below or above).
+      if (a.length === 0) return;
+      const i = op.i % a.length;
+      const v = a[i]!;
+      const pages = (v.vm_end - v.vm_start) / scale;
+      if (pages < 2) return;
+      const at = v.vm_start + Math.min(pages - 1, 1 + Math.floor(op.at * (pages - 1))) * scale;
+      let nw: Vma;
+      if (op.below) {
+        nw = new Vma(v.vm_start, at, op.g);
+        v.vm_start = at;
+      } else {
+        nw = new Vma(at, v.vm_end, op.g);
+        v.vm_end = at;
+      }
+      t.splitInsert(v, nw);
+      m.a.splice(op.below ? i : i + 1, 0, nw);
       break;
     }
     case "find": {
@@ -754,6 +859,14 @@ describe("VmaTree: property test against a sorted-array model", () => {
       if (r < 40) op = { k: "ins", s: rng.below(big), n: 1 + rng.below(4), g: rng.below(8) === 0 };
       else if (r < 50) op = { k: "rm", i: rng.below(1 << 30) };
       else if (r < 70) op = { k: "nudge", i: rng.below(1 << 30), ds: rng.below(5) - 2, de: rng.below(5) - 2 };
+      else if (r < 72)
+        op = {
+          k: "split",
+          i: rng.below(1 << 30),
+          at: rng.below(1000) / 1000,
+          below: rng.below(2) === 0,
+          g: false,
+        };
       else if (r < 75)
         op = {
           k: "upd",
@@ -775,6 +888,189 @@ describe("VmaTree: property test against a sorted-array model", () => {
     t.check();
     checkNeighbours(t, m);
     expect(t.size).toBeGreaterThan(500);
+  });
+});
+
+describe("VmaTree: B-tree shape (nodes split, merge and borrow; the root grows and shrinks)", () => {
+  /** Index orders over n elements: ascending, descending, from both ends inwards, shuffled. */
+  function orders(n: number, rng: Rng): number[][] {
+    const up = Array.from({ length: n }, (_, i) => i);
+    const shuffled = up.slice();
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    return [up, up.slice().reverse(), up.map((_, k) => (k % 2 ? n - 1 - (k >> 1) : k >> 1)), shuffled];
+  }
+
+  it.each([
+    [300, 1],
+    [3000, 37],
+  ])("%i elements: every build order, then every tear-down order, check() every %i steps", (n, every) => {
+    const rng = new Rng(`vma_tree shape ${n}`);
+    // One-page holes between elements, some two pages long, some stack-like.
+    const vs = Array.from({ length: n }, (_, i) => pv(3 * i + 1, 3 * i + 2 + (i % 2), i % 50 === 7));
+    const os = orders(n, rng);
+    let tallest = 0;
+    for (const build of os) {
+      for (const tear of os) {
+        const t = makeTree(2 * P);
+        const m = new Model(2 * P);
+        build.forEach((i, k) => {
+          t.insert(vs[i]!);
+          m.insert(vs[i]!);
+          if (k % every === 0) t.check();
+        });
+        t.check();
+        checkNeighbours(t, m);
+        tallest = Math.max(tallest, t.stats().height);
+        for (const len of [1, 2, 3, 4]) {
+          expect(t.unmappedAreaTopdown(len * P, 0, 3 * n * P)).toBe(m.topdown(len * P, 0, 3 * n * P));
+          expect(t.unmappedArea(len * P, P, 3 * n * P)).toBe(m.bottomup(len * P, P, 3 * n * P));
+        }
+        tear.forEach((i, k) => {
+          t.remove(vs[i]!);
+          m.remove(vs[i]!);
+          if (k % every === 0) {
+            t.check();
+            const x = m.a[k % Math.max(m.a.length, 1)];
+            if (x) {
+              expect(t.find(x.vm_start)).toBe(x);
+              expect(t.next(x)).toBe(m.a[m.a.indexOf(x) + 1]);
+            }
+          }
+        });
+        t.check();
+        expect(t.stats()).toEqual({ height: 0, nodes: 0, bytes: 0 });
+      }
+    }
+    expect(tallest).toBeGreaterThanOrEqual(n > 1000 ? 4 : 3);
+  });
+
+  it("a run of inserts at one spot fills nodes instead of halving them", () => {
+    // Ascending below fixed elements (a program mapping upwards under its libraries, and the
+    // benchmark's layout), descending above fixed low ones (top-down mmap over exe and heap).
+    const up = makeTree();
+    for (let j = 0; j < 24; j++) up.insert(pv(100_000 + j, 100_001 + j));
+    for (let i = 0; i < 20_000; i++) up.insert(pv(2 * i + 1, 2 * i + 2));
+    const down = makeTree();
+    for (let j = 0; j < 5; j++) down.insert(pv(2 * j, 2 * j + 1));
+    for (let i = 0; i < 20_000; i++) down.insert(pv(200_000 - 2 * i, 200_001 - 2 * i));
+    // A run keeps MIN entries behind at each split: 13 of 16 per leaf, or all 16 when the run
+    // can continue in the previous leaf.
+    const tail = makeTree();
+    for (let i = 0; i < 20_000; i++) tail.insert(pv(2 * i + 1, 2 * i + 2));
+    for (const [t, perNode] of [
+      [up, 14],
+      [down, 11.5],
+      [tail, 11.5],
+    ] as const) {
+      t.check();
+      const { height, nodes } = t.stats();
+      expect(t.size / nodes).toBeGreaterThan(perNode);
+      expect(height).toBeLessThanOrEqual(4);
+    }
+    // Random order still fills nodes at least half (the bound a B-tree guarantees is a quarter).
+    const rng = new Rng("vma_tree random fill");
+    const r = makeTree();
+    const pages = Array.from({ length: 20_000 }, (_, i) => 2 * i);
+    for (let i = pages.length - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
+      [pages[i], pages[j]] = [pages[j]!, pages[i]!];
+    }
+    for (const pg of pages) r.insert(pv(pg, pg + 1));
+    r.check();
+    expect(r.size / r.stats().nodes).toBeGreaterThan(8);
+  });
+
+  it("memory: nothing when empty, one node (well under 1 KiB) for a small address space, none once emptied", () => {
+    const t = makeTree();
+    expect(t.stats()).toEqual({ height: 0, nodes: 0, bytes: 0 });
+    const vs = Array.from({ length: 17 }, (_, i) => pv(2 * i, 2 * i + 1));
+    for (const v of vs.slice(0, 16)) t.insert(v);
+    expect(t.stats().nodes).toBe(1);
+    expect(t.stats().bytes).toBeLessThan(600);
+    t.insert(vs[16]!);
+    expect(t.stats()).toMatchObject({ height: 2, nodes: 3 });
+    for (const v of vs) t.remove(v);
+    t.check();
+    expect(t.stats()).toEqual({ height: 0, nodes: 0, bytes: 0 });
+    t.insert(vs[3]!);
+    t.check();
+    expect(t.first()).toBe(vs[3]);
+  });
+
+  it("gap searches on multi-level trees match the model", () => {
+    const rng = new Rng("vma_tree gaps");
+    for (const guard of [0, 3 * P]) {
+      const t = makeTree(guard);
+      const m = new Model(guard);
+      let page = 5;
+      for (let i = 0; i < 800; i++) {
+        if (rng.below(3) === 0) page += rng.below(rng.below(8) === 0 ? 200 : 12);
+        const n = 1 + rng.below(3);
+        const v = new Vma(page * P, (page + n) * P, rng.below(15) === 0);
+        page += n;
+        t.insert(v);
+        m.insert(v);
+      }
+      // Punch larger holes, so the biggest gaps sit at different depths.
+      for (let i = 0; i < 60; i++) {
+        const v = m.a[rng.below(m.a.length)]!;
+        t.remove(v);
+        m.remove(v);
+      }
+      t.check();
+      expect(t.stats().height).toBeGreaterThanOrEqual(3);
+      const top = page + 100;
+      for (let q = 0; q < 4000; q++) {
+        const len = (1 + rng.below(q % 4 === 0 ? 250 : 20)) * P;
+        const lo = (rng.below(top + 10) - 5) * P;
+        const hi = lo + rng.below(top) * P;
+        if (t.unmappedAreaTopdown(len, lo, hi) !== m.topdown(len, lo, hi)) {
+          expect(["topdown", len, lo, hi, t.unmappedAreaTopdown(len, lo, hi)]).toEqual([
+            "topdown",
+            len,
+            lo,
+            hi,
+            m.topdown(len, lo, hi),
+          ]);
+        }
+        if (t.unmappedArea(len, lo, hi) !== m.bottomup(len, lo, hi)) {
+          expect(["bottomup", len, lo, hi, t.unmappedArea(len, lo, hi)]).toEqual([
+            "bottomup",
+            len,
+            lo,
+            hi,
+            m.bottomup(len, lo, hi),
+          ]);
+        }
+      }
+    }
+  });
+
+  it("random sequences on multi-level trees against the model, check() after every step", () => {
+    fc.assert(
+      fc.property(
+        fc.array(opsIn(3000, 3), { minLength: 300, maxLength: 1500 }),
+        fc.constantFrom(0, 2),
+        (ops, guardPages) => {
+          const t = makeTree(guardPages * P);
+          const m = new Model(guardPages * P);
+          for (const op of ops) {
+            step(
+              t,
+              m,
+              op.k === "ins" ? op : op.k === "rm" && (op.i & 3) === 0 ? { k: "find", x: op.i } : op,
+              P,
+            );
+            t.check();
+          }
+          checkNeighbours(t, m);
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
 
