@@ -196,7 +196,7 @@ export function runOnEngine(
       default:
         out.push(`! unknown call ${a[0]}`);
     }
-    validate_machine(m, [...new Set([...m.tasks.values()].flatMap((x) => (x.mm ? [x.mm] : [])))]);
+    validate_machine(m);
   }
   return { lines: out, m, t: first };
 }

@@ -60,7 +60,7 @@ export function env(o: EnvOptions = {}): Env {
   const t = m.spawnEmpty(o.spawn);
   const mm = t.mm!;
   const check = () => {
-    validate_machine(m, [mm]);
+    validate_machine(m);
     validate_mm(m, mm, { checkMergeable: o.checkMergeable ?? true });
   };
   return {

@@ -17,9 +17,9 @@ import {
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
 } from "./fault.js";
-import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, PTRS_PER_PTE } from "./page_table.js";
+import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, PTE_YOUNG, pte_pfn } from "./page_table.js";
 import { type mm_struct, type vm_area_struct, vma_fact } from "./types.js";
-import { VM_ACCESS_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_WRITE } from "./vm_flags.js";
+import { VM_ACCESS_FLAGS, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_WRITE } from "./vm_flags.js";
 import { find_vma } from "./vma.js";
 
 export type AccessKind = "read" | "write" | "exec";
@@ -80,6 +80,7 @@ export function expand_downwards(
   if (size > task.rlimits.STACK) return false;
   if (!mlock_future_ok(task, mm, vma.vm_flags, grow * PAGE_SIZE)) return false;
   if (!security_vm_enough_memory(m, task, mm, grow)) return false;
+  if (!(vma.vm_flags & VM_ACCOUNT)) m.vm_committed_unaccounted += grow;
   if (vma.vm_flags & VM_LOCKED) mm.locked_vm += grow;
   vm_stat_account(mm, vma.vm_flags, grow);
   vma.vm_start = addr;
@@ -99,9 +100,17 @@ function access_error(m: Machine, vma: vm_area_struct, kind: AccessKind): SigCod
   return null;
 }
 
+/** What one page's fault-in did: the frame to access, or the signal; the fault, if one was taken. */
+interface PageAccess {
+  pfn: number;
+  special: boolean;
+  signal: SignalInfo | null;
+  fault: FaultResult | null;
+}
+
 /**
- * Fault in (if needed) the page at addr for the access and return its PTE slot, or a signal.
- * Counts faults on the task.
+ * Fault in (if needed) the page at addr for the access: sets `out` to the frame to access, or to
+ * the signal. Counts faults on the task and in `counts`.
  */
 function fault_in_page(
   m: Machine,
@@ -110,35 +119,55 @@ function fault_in_page(
   addr: number,
   kind: AccessKind,
   counts: { minor: number; major: number },
-): { pfn: number; special: boolean; fault: FaultResult | null } | SignalInfo {
+  out: PageAccess,
+): void {
+  out.fault = null;
+  out.signal = null;
   if (addr >= NON_CANONICAL || (addr < 0 && addr < KERNEL_HALF)) {
     // Non-canonical: #GP, no address.
-    return { signo: "SIGSEGV", code: "SI_KERNEL", addr: 0 };
+    out.signal = { signo: "SIGSEGV", code: "SI_KERNEL", addr: 0 };
+    return;
   }
-  if (addr < 0) return { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
+  if (addr < 0) {
+    out.signal = { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
+    return;
+  }
   const page = addr - (addr % PAGE_SIZE);
   let vma = find_vma(mm, addr);
-  if (!vma) return { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
+  if (!vma) {
+    out.signal = { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
+    return;
+  }
   if (vma.vm_start > addr) {
     if (!(vma.vm_flags & VM_GROWSDOWN) || !expand_downwards(m, task, mm, vma, page)) {
-      return { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
+      out.signal = { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
+      return;
     }
     vma = find_vma(mm, addr)!;
   }
   const denied = access_error(m, vma, kind);
-  if (denied) return { signo: "SIGSEGV", code: denied, addr };
+  if (denied) {
+    out.signal = { signo: "SIGSEGV", code: denied, addr };
+    return;
+  }
   const write = kind === "write";
   const vpn = page / PAGE_SIZE;
-  let t = mm.pgd.table(vpn);
-  const i = vpn % PTRS_PER_PTE;
-  let bits = t ? t.bits[i]! : 0;
-  let fault: FaultResult | null = null;
-  if (!(bits & PTE_PRESENT) || (write && !(bits & PTE_WRITE))) {
+  let pte = mm.pgd.get(vpn);
+  if (!(pte & PTE_PRESENT) || (write && !(pte & PTE_WRITE))) {
     const r = handle_mm_fault(m, mm, vma, page, write);
-    fault = r;
-    if (r.code & VM_FAULT_SIGSEGV) return { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
-    if (r.code & VM_FAULT_SIGBUS) return { signo: "SIGBUS", code: "BUS_ADRERR", addr };
-    if (r.code & VM_FAULT_HWPOISON) return { signo: "SIGBUS", code: "BUS_MCEERR_AR", addr };
+    out.fault = r;
+    if (r.code & VM_FAULT_SIGSEGV) {
+      out.signal = { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
+      return;
+    }
+    if (r.code & VM_FAULT_SIGBUS) {
+      out.signal = { signo: "SIGBUS", code: "BUS_ADRERR", addr };
+      return;
+    }
+    if (r.code & VM_FAULT_HWPOISON) {
+      out.signal = { signo: "SIGBUS", code: "BUS_MCEERR_AR", addr };
+      return;
+    }
     if (r.code & VM_FAULT_MAJOR) {
       task.maj_flt++;
       counts.major++;
@@ -146,12 +175,13 @@ function fault_in_page(
       task.min_flt++;
       counts.minor++;
     }
-    t = mm.pgd.table(vpn)!;
-    bits = t.bits[i]!;
+    pte = mm.pgd.get(vpn);
   }
   // The CPU sets the accessed bit, and the dirty bit on a write.
-  t!.bits[i] = bits | PTE_YOUNG | (write ? PTE_DIRTY : 0);
-  return { pfn: t!.pfn[i]!, special: (bits & PTE_SPECIAL) !== 0, fault };
+  const set = PTE_YOUNG | (write ? PTE_DIRTY : 0);
+  if ((pte & set) !== set) mm.pgd.setAt(vpn, pte | set);
+  out.pfn = pte_pfn(pte);
+  out.special = (pte & PTE_SPECIAL) !== 0;
 }
 
 /**
@@ -169,43 +199,64 @@ export function access_vm(
   const mm = task.mm!;
   const counts = { minor: 0, major: 0 };
   const out = new Uint8Array(kind === "write" ? 0 : len);
+  const pa: PageAccess = { pfn: 0, special: false, signal: null, fault: null };
+  const f = m.frames;
   let done = 0;
   while (done < len) {
     const a = addr + done;
-    const r = fault_in_page(m, task, mm, a, kind, counts);
-    if (m.sink && ("signo" in r || r.fault)) {
+    fault_in_page(m, task, mm, a, kind, counts, pa);
+    if (m.sink && (pa.signal || pa.fault)) {
       const v = mm.mm_mt.lookup(a);
-      const f = "signo" in r ? null : r.fault!;
+      const fr = pa.signal ? null : pa.fault!;
       m.emit({
         type: "fault",
         pid: task.pid,
         mm: mm.id,
         addr: a,
         access: kind,
-        kind: f ? f.kind : "none",
-        result: "signo" in r ? r.signo : "ok",
-        code: "signo" in r ? r.code : null,
-        major: f ? (f.code & VM_FAULT_MAJOR) !== 0 : false,
-        pages: f ? f.mapped : 0,
+        kind: fr ? fr.kind : "none",
+        result: pa.signal ? pa.signal.signo : "ok",
+        code: pa.signal ? pa.signal.code : null,
+        major: fr ? (fr.code & VM_FAULT_MAJOR) !== 0 : false,
+        pages: fr ? fr.mapped : 0,
         vma: v ? vma_fact(v) : null,
       });
     }
-    if ("signo" in r) return { data: out.subarray(0, done), done, ...counts, signal: r };
+    if (pa.signal) return { data: out.subarray(0, done), done, ...counts, signal: pa.signal };
     const off = a % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - off, len - done);
     if (kind === "write") {
       // Zeros written to a page that holds none cost nothing.
-      let any = m.frames.data[r.pfn] !== undefined;
-      for (let k = 0; !any && data && k < n; k++) any = data[(done + k) % data.length] !== 0;
-      if (any) {
-        const dst = m.frames.bytes(r.pfn);
-        for (let k = 0; k < n; k++) dst[off + k] = data ? data[(done + k) % data.length]! : 0;
-      }
+      if (data) store(f.page(pa.pfn) ?? null, m, pa.pfn, off, n, data, done);
+      else f.page(pa.pfn)?.fill(0, off, off + n);
     } else {
-      const src = r.special ? undefined : m.frames.data[r.pfn];
+      const src = pa.special ? undefined : f.page(pa.pfn);
       if (src) out.set(src.subarray(off, off + n), done);
     }
     done += n;
   }
   return { data: out, done, ...counts };
+}
+
+/** Store n bytes of the repeating pattern `data` (from its index `from`) at `off` in the frame. */
+function store(
+  dst: Uint8Array | null,
+  m: Machine,
+  pfn: number,
+  off: number,
+  n: number,
+  data: Uint8Array,
+  from: number,
+): void {
+  const dl = data.length;
+  let d = dst;
+  if (!d) {
+    let any = false;
+    for (let k = 0; k < n && k < dl; k++) if (data[(from + k) % dl] !== 0) any = true;
+    if (!any) return;
+    d = m.frames.pageForWrite(pfn);
+  }
+  const s = from % dl;
+  if (s + n <= dl) d.set(n === dl ? data : data.subarray(s, s + n), off);
+  else for (let k = 0; k < n; k++) d[off + k] = data[(from + k) % dl]!;
 }

@@ -9,6 +9,7 @@ import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from "../mem/frames.js";
 import {
+  mk_pte,
   PTE_DIRTY,
   PTE_GUARD,
   PTE_HWPOISON,
@@ -17,7 +18,7 @@ import {
   PTE_WRITE,
   PTE_YOUNG,
   PTRS_PER_PTE,
-  type PteTable,
+  pte_pfn,
 } from "./page_table.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, type vm_area_struct } from "./types.js";
 import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "./vm_flags.js";
@@ -87,22 +88,12 @@ function counterFor(vma: vm_area_struct, pfnIsAnon: boolean): number {
   return vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
-/** Install a PTE for pfn and account it (set_pte_at + mm counter + mapcount). */
-function set_pte(
-  mm: mm_struct,
-  m: Machine,
-  t: PteTable,
-  i: number,
-  pfn: number,
-  bits: number,
-  counter: number,
-) {
-  if (t.bits[i] === 0) t.used++;
-  t.pfn[i] = pfn;
-  t.bits[i] = bits;
+/** Install a PTE for pfn at vpn (over pte_none) and account it (set_pte_at + mm counter + mapcount). */
+function set_pte(m: Machine, mm: mm_struct, vpn: number, pfn: number, bits: number, counter: number) {
+  mm.pgd.setAt(vpn, mk_pte(pfn, bits));
   if (!(bits & PTE_SPECIAL)) {
     m.frames.mapcount[pfn]!++;
-    m.frames.get_page(pfn);
+    m.frames._refcount[pfn]!++;
     mm.rss_stat[counter]!++;
   }
 }
@@ -133,44 +124,36 @@ function find_get_page(
 
 /** A page-cache frame for index, filled from the file's contents. */
 export function add_to_page_cache(m: Machine, inode: Inode, index: number): number {
-  const pfn = m.frames.alloc(
-    { kind: "file", ino: inode.i_ino },
-    index,
-    inode.mmapKind === "shmem" ? PG_swapbacked : 0,
-  );
+  const pfn = m.frames.alloc(inode.i_ino, index, inode.mmapKind === "shmem" ? PG_swapbacked : 0);
   const d = inode.disk.get(index);
-  if (d) m.frames.data[pfn] = d.slice();
+  if (d) m.frames.fill(pfn, d);
   inode.i_pages.set(index, pfn);
   return pfn;
 }
 
 /** do_fault_around(): map the cached pages of the fault-around window that are not mapped yet. */
-function do_fault_around(
-  m: Machine,
-  mm: mm_struct,
-  vma: vm_area_struct,
-  addr: number,
-  t: PteTable,
-  inode: Inode,
-): number {
+function do_fault_around(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: number, inode: Inode): number {
   const nr_pages = Math.max(1, Math.floor(m.profile.faultAroundBytes / PAGE_SIZE));
   if (nr_pages <= 1) return 0;
   const pgoff = linear_page_index(vma, addr);
-  const pte_off = (addr / PAGE_SIZE) % PTRS_PER_PTE;
+  const vpn = addr / PAGE_SIZE;
+  const pte_off = vpn % PTRS_PER_PTE;
   const vma_off = pgoff - vma.vm_pgoff;
   const from_pte = Math.max(pte_off - (pte_off % nr_pages), pte_off - Math.min(pte_off, vma_off));
   const to_pte = Math.min(from_pte + nr_pages, PTRS_PER_PTE, pte_off + vma.nr_pages - vma_off) - 1;
   const eof = Math.ceil(inode.i_size / PAGE_SIZE);
   const counter = counterFor(vma, false);
+  const pgd = mm.pgd;
   let mapped = 0;
   for (let i = from_pte; i <= to_pte; i++) {
     const idx = pgoff + i - pte_off;
     if (idx >= eof && inode.mmapKind !== "shmem") break;
-    if (t.bits[i] !== 0) continue;
+    const v = vpn - pte_off + i;
+    if (pgd.get(v) !== 0) continue;
     const pfn = inode.i_pages.get(idx);
     if (pfn === undefined) continue;
     // Mapped read-only: a later write takes a (write-protect) fault, even for shared mappings.
-    set_pte(mm, m, t, i, pfn, filePteBits(vma), counter);
+    set_pte(m, mm, v, pfn, filePteBits(vma), counter);
     mapped++;
   }
   return mapped;
@@ -188,41 +171,42 @@ export function handle_mm_fault(
   write: boolean,
 ): FaultResult {
   const vpn = addr / PAGE_SIZE;
-  const t = mm.pgd.tableAlloc(vpn);
-  const i = vpn % PTRS_PER_PTE;
-  const bits = t.bits[i]!;
+  const pte = mm.pgd.get(vpn);
+  const bits = pte & 0xff;
   if (bits & PTE_GUARD) return { code: VM_FAULT_SIGSEGV, kind: "none", mapped: 0 };
   if (bits & PTE_HWPOISON) return { code: VM_FAULT_HWPOISON, kind: "none", mapped: 0 };
 
   if (bits & PTE_PRESENT) {
     if (!write || bits & PTE_WRITE) {
       // Spurious: already satisfied (another path mapped it). Mark young.
-      t.bits[i] = bits | PTE_YOUNG;
+      mm.pgd.setAt(vpn, pte | PTE_YOUNG);
       return { code: VM_FAULT_OK, kind: "none", mapped: 0 };
     }
-    return do_wp_page(m, mm, vma, addr, t, i);
+    return do_wp_page(m, mm, vma, addr, pte);
   }
 
   const inode = vma.vm_file?.inode;
-  if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, t, i, addr, write);
+  if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, addr, write);
 
   const index = linear_page_index(vma, addr);
   const beyond_eof = inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE);
   const shared = (vma.vm_flags & VM_SHARED) !== 0;
+  // The fault allocates the PTE table first, whatever it ends with.
+  mm.pgd.tableAlloc(vpn);
   if (!write) {
     // do_read_fault(): fault-around first (even when the page itself is past EOF); it may map the page.
-    let mapped = do_fault_around(m, mm, vma, addr, t, inode);
+    let mapped = do_fault_around(m, mm, vma, addr, inode);
     if (beyond_eof) return { code: VM_FAULT_SIGBUS, kind: "none", mapped };
     const kind = inode.mmapKind === "shmem" ? "shmem" : "file";
-    if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_OK, kind, mapped };
+    if (mm.pgd.get(vpn) & PTE_PRESENT) return { code: VM_FAULT_OK, kind, mapped };
     const { pfn, major } = find_get_page(m, inode, index, vma);
     if (major) {
       // The I/O drops the lock and the fault is retried (counted once, as major): the retry's
       // fault-around maps the page together with the neighbours read-around brought in.
-      mapped += do_fault_around(m, mm, vma, addr, t, inode);
-      if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_MAJOR, kind, mapped };
+      mapped += do_fault_around(m, mm, vma, addr, inode);
+      if (mm.pgd.get(vpn) & PTE_PRESENT) return { code: VM_FAULT_MAJOR, kind, mapped };
     }
-    set_pte(mm, m, t, i, pfn, filePteBits(vma), counterFor(vma, false));
+    set_pte(m, mm, vpn, pfn, filePteBits(vma), counterFor(vma, false));
     mapped++;
     return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped };
   }
@@ -231,7 +215,7 @@ export function handle_mm_fault(
   if (shared) {
     // do_shared_fault(): the page-cache page itself, writable and dirty.
     m.frames.flags[pfn]! |= PG_dirty;
-    set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
+    set_pte(m, mm, vpn, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
     return {
       code: major ? VM_FAULT_MAJOR : VM_FAULT_OK,
       kind: inode.mmapKind === "shmem" ? "shmem" : "shared",
@@ -242,7 +226,7 @@ export function handle_mm_fault(
   anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
   m.frames.copy(np, pfn);
-  set_pte(mm, m, t, i, np, anonPteBits(vma), MM_ANONPAGES);
+  set_pte(m, mm, vpn, np, anonPteBits(vma), MM_ANONPAGES);
   m.frames.put_page(np);
   return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind: "cow", mapped: 1 };
 }
@@ -272,7 +256,7 @@ function anonPteBits(vma: vm_area_struct): number {
 /** A new anonymous page: clean until a PTE maps it dirty (smaps counts PTE or page dirtiness). */
 function alloc_anon(m: Machine, vma: vm_area_struct, addr: number): number {
   return m.frames.alloc(
-    { kind: "anon", anon_vma: vma.anon_vma!.root.id },
+    vma.anon_vma!.root.id,
     linear_page_index(vma, addr),
     PG_anon | PG_swapbacked | PG_anon_exclusive,
   );
@@ -283,58 +267,51 @@ function do_anonymous_page(
   m: Machine,
   mm: mm_struct,
   vma: vm_area_struct,
-  t: PteTable,
-  i: number,
   addr: number,
   write: boolean,
 ): FaultResult {
+  const vpn = addr / PAGE_SIZE;
   if (!write && m.profile.zeroPage) {
-    set_pte(mm, m, t, i, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
+    set_pte(m, mm, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
     return { code: VM_FAULT_OK, kind: "zero", mapped: 1 };
   }
   anon_vma_prepare(m, vma);
   const pfn = alloc_anon(m, vma, addr);
-  set_pte(mm, m, t, i, pfn, anonPteBits(vma), MM_ANONPAGES);
+  set_pte(m, mm, vpn, pfn, anonPteBits(vma), MM_ANONPAGES);
   m.frames.put_page(pfn); // the PTE holds the only reference
   return { code: VM_FAULT_OK, kind: "anon", mapped: 1 };
 }
 
 /** do_wp_page(): a write to a present, write-protected PTE: reuse an exclusive anon page, else copy. */
-function do_wp_page(
-  m: Machine,
-  mm: mm_struct,
-  vma: vm_area_struct,
-  addr: number,
-  t: PteTable,
-  i: number,
-): FaultResult {
-  const pfn = t.pfn[i]!;
-  const bits = t.bits[i]!;
+function do_wp_page(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: number, pte: number): FaultResult {
+  const vpn = addr / PAGE_SIZE;
+  const pfn = pte_pfn(pte);
+  const bits = pte & 0xff;
   const f = m.frames;
   if (vma.vm_flags & VM_SHARED && !(bits & PTE_SPECIAL)) {
     // Shared mapping: page_mkwrite, then the same page becomes writable and dirty.
     f.flags[pfn]! |= PG_dirty;
-    t.bits[i] = bits | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+    mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
     return { code: VM_FAULT_OK, kind: "shared", mapped: 0 };
   }
   if (!(bits & PTE_SPECIAL) && f.isAnon(pfn) && f._refcount[pfn] === 1 && f.mapcount[pfn] === 1) {
     // wp_page_reuse(): the last user of a COW page takes it back exclusively.
     f.flags[pfn]! |= PG_anon_exclusive;
-    t.bits[i] = bits | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
+    mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
     return { code: VM_FAULT_OK, kind: "reuse", mapped: 0 };
   }
   // wp_page_copy(): a new anonymous page replaces the old mapping.
   anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
-  if (!(bits & PTE_SPECIAL)) f.copy(np, pfn);
   if (!(bits & PTE_SPECIAL)) {
+    f.copy(np, pfn);
     mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : counterFor(vma, false)]!--;
     f.mapcount[pfn]!--;
     f.put_page(pfn);
   }
-  t.bits[i] = 0;
-  t.used--;
-  set_pte(mm, m, t, i, np, anonPteBits(vma) | PTE_DIRTY, MM_ANONPAGES);
-  f.put_page(np);
+  // The new entry replaces the old one in place (the PTE never goes through none).
+  mm.pgd.setAt(vpn, mk_pte(np, anonPteBits(vma) | PTE_DIRTY));
+  f.mapcount[np]!++;
+  mm.rss_stat[MM_ANONPAGES]!++;
   return { code: VM_FAULT_OK, kind: "cow", mapped: 0 };
 }

@@ -16,7 +16,7 @@ import {
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
 } from "./fault.js";
-import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from "./page_table.js";
+import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pte_pfn } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
 import {
   VM_ACCESS_FLAGS,
@@ -58,16 +58,12 @@ function check_vma_flags(vma: vm_area_struct, gup_flags: number): boolean {
  * for writing is marked dirty (unless its PTE already is), as GUP's touch does.
  */
 function follow_page(m: Machine, mm: mm_struct, addr: number, write: boolean): boolean {
-  const vpn = addr / PAGE_SIZE;
-  const t = mm.pgd.table(vpn);
-  if (!t) return false;
-  const i = vpn % 512;
-  const bits = t.bits[i]!;
-  if (!(bits & PTE_PRESENT) || (write && !(bits & PTE_WRITE))) return false;
-  if (!(bits & PTE_SPECIAL)) {
+  const pte = mm.pgd.get(addr / PAGE_SIZE);
+  if (!(pte & PTE_PRESENT) || (write && !(pte & PTE_WRITE))) return false;
+  if (!(pte & PTE_SPECIAL)) {
     const f = m.frames;
-    const pfn = t.pfn[i]!;
-    if (write && !(bits & PTE_DIRTY)) f.flags[pfn]! |= PG_dirty;
+    const pfn = pte_pfn(pte);
+    if (write && !(pte & PTE_DIRTY)) f.flags[pfn]! |= PG_dirty;
     f.flags[pfn]! |= PG_referenced;
   }
   return true;

@@ -4,6 +4,7 @@
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
+import { PG_anon } from "../mem/frames.js";
 import { PTE_GUARD, PTE_HWPOISON, PTE_SPECIAL, PTE_SWAP } from "./page_table.js";
 import {
   MM_ANONPAGES,
@@ -27,31 +28,37 @@ export function zap_page_range(
   zapGuards: boolean,
 ): number {
   const f = m.frames;
-  let zapped = 0;
+  const pgd = mm.pgd;
+  const rss = mm.rss_stat;
   const fileCounter = vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
+  let zapped = 0;
   let updatedHiwater = false;
-  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
-    const bits = t.bits[i]!;
-    if (bits & PTE_GUARD) {
-      if (!zapGuards) return;
-    } else if (bits & PTE_HWPOISON) {
-      // A poisoned entry holds no page.
-    } else if (bits & PTE_SWAP) {
-      mm.rss_stat[MM_SWAPENTS]!--;
-    } else if (!(bits & PTE_SPECIAL)) {
-      if (!updatedHiwater) {
-        mm.update_hiwater_rss();
-        updatedHiwater = true;
+  pgd.forEachBlock(start / PAGE_SIZE, end / PAGE_SIZE, (_b, _vpn, from, to) => {
+    const ent = pgd.ent;
+    for (let s = from; s < to; s++) {
+      const pte = ent[s]!;
+      if (pte === 0) continue;
+      const bits = pte & 0xff;
+      if (bits & PTE_GUARD) {
+        if (!zapGuards) continue;
+      } else if (bits & PTE_HWPOISON) {
+        // A poisoned entry holds no page.
+      } else if (bits & PTE_SWAP) {
+        rss[MM_SWAPENTS]!--;
+      } else if (!(bits & PTE_SPECIAL)) {
+        if (!updatedHiwater) {
+          mm.update_hiwater_rss();
+          updatedHiwater = true;
+        }
+        const pfn = pte >>> 8;
+        rss[f.flags[pfn]! & PG_anon ? MM_ANONPAGES : fileCounter]!--;
+        f.mapcount[pfn]!--;
+        f.put_page(pfn);
+        zapped++;
       }
-      const pfn = t.pfn[i]!;
-      mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : fileCounter]!--;
-      f.mapcount[pfn]!--;
-      f.put_page(pfn);
-      zapped++;
+      // Clearing the block's last entry releases it; the rest of it is already none.
+      pgd.set(s, 0);
     }
-    t.bits[i] = 0;
-    t.pfn[i] = 0;
-    t.used--;
   });
   return zapped;
 }

@@ -7,18 +7,16 @@ import { EAGAIN, EINVAL, ENOMEM } from "../abi/errno.js";
 import { PAGE_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
-import { PG_anon_exclusive } from "../mem/frames.js";
+import { PG_anon, PG_anon_exclusive } from "../mem/frames.js";
 import { security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "../mm/accounting.js";
 import {
   PTE_DIRTY,
   PTE_GUARD,
   PTE_HWPOISON,
-  PTE_PRESENT,
   PTE_SPECIAL,
   PTE_SWAP,
   PTE_WRITE,
   PTE_YOUNG,
-  PTRS_PER_PTE,
 } from "../mm/page_table.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, vm_area_struct } from "../mm/types.js";
 import {
@@ -56,43 +54,49 @@ function anon_vma_fork(m: Machine, child: vm_area_struct, parent: vm_area_struct
  * copy_page_range(): only VMAs with an anon_vma (or PFN maps, or guard markers) get their PTEs
  * copied; the rest refault from the page cache. Private writable anonymous pages become
  * write-protected in both mms and shared (copy-on-write); child PTEs are old, shared ones clean.
+ * Entries are copied, never page contents.
  */
 function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_area_struct): void {
   if (!(svma.anon_vma || svma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD))) return;
   const f = m.frames;
+  const refcount = f._refcount;
+  const mapcount = f.mapcount;
+  const pflags = f.flags;
   const cow = (svma.vm_flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
-  const shared = (svma.vm_flags & VM_SHARED) !== 0;
-  const shmem = svma.vm_file?.inode.mmapKind === "shmem";
-  src.pgd.forEach(svma.vm_start / PAGE_SIZE, svma.vm_end / PAGE_SIZE, (vpn, t, i) => {
-    let bits = t.bits[i]!;
-    const pfn = t.pfn[i]!;
-    const dt = dst.pgd.tableAlloc(vpn);
-    const di = vpn % PTRS_PER_PTE;
-    if (bits & (PTE_GUARD | PTE_HWPOISON | PTE_SWAP)) {
-      dt.bits[di] = bits;
-      dt.pfn[di] = pfn;
-      dt.used++;
-      return;
+  const wp = cow ? ~PTE_WRITE : ~0;
+  const childMask = ~(PTE_YOUNG | (svma.vm_flags & VM_SHARED ? PTE_DIRTY : 0));
+  const fileCounter = svma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
+  const spgd = src.pgd;
+  const dpgd = dst.pgd;
+  let anon = 0;
+  let file = 0;
+  spgd.forEachBlock(svma.vm_start / PAGE_SIZE, svma.vm_end / PAGE_SIZE, (_b, firstVpn, from, to) => {
+    const sent = spgd.ent;
+    // The child's block for the same addresses, allocated at the first entry to copy.
+    let dbase = -1;
+    for (let s = from; s < to; s++) {
+      let pte = sent[s]!;
+      if (pte === 0) continue;
+      if (dbase < 0) dbase = dpgd.slotAlloc(firstVpn) - from;
+      if (!(pte & (PTE_GUARD | PTE_HWPOISON | PTE_SWAP))) {
+        if (!(pte & PTE_SPECIAL)) {
+          const pfn = pte >>> 8;
+          refcount[pfn]!++;
+          mapcount[pfn]!++;
+          if (pflags[pfn]! & PG_anon) {
+            pflags[pfn]! &= ~PG_anon_exclusive;
+            anon++;
+          } else file++;
+        }
+        pte &= wp;
+        sent[s] = pte;
+        pte &= childMask;
+      }
+      dpgd.set(dbase + s, pte);
     }
-    if (!(bits & PTE_PRESENT)) return;
-    if (!(bits & PTE_SPECIAL)) {
-      f.get_page(pfn);
-      f.mapcount[pfn]!++;
-      if (f.isAnon(pfn)) {
-        f.flags[pfn]! &= ~PG_anon_exclusive;
-        dst.rss_stat[MM_ANONPAGES]!++;
-      } else dst.rss_stat[shmem ? MM_SHMEMPAGES : MM_FILEPAGES]!++;
-    }
-    if (cow && bits & PTE_WRITE) {
-      bits &= ~PTE_WRITE;
-      t.bits[i] = bits;
-    }
-    let child = bits & ~PTE_YOUNG;
-    if (shared) child &= ~PTE_DIRTY;
-    dt.bits[di] = child;
-    dt.pfn[di] = pfn;
-    dt.used++;
   });
+  dst.rss_stat[MM_ANONPAGES]! += anon;
+  dst.rss_stat[fileCounter]! += file;
 }
 
 /** dup_mmap(): copy every VMA but VM_DONTCOPY ones; WIPEONFORK VMAs come empty; locks are not inherited. */
