@@ -4,7 +4,7 @@
  * the pages that hold any (PageContents).
  */
 import { invariant } from "../abi/ulong.js";
-import { PageContents } from "./contents.js";
+import { PAGE, PageContents } from "./contents.js";
 
 /** Page flags (PG_*). */
 export const PG_anon = 1 << 0;
@@ -137,34 +137,34 @@ export class FrameTable {
     return c === 0 ? undefined : this.contents.page(c);
   }
 
-  /** The frame's bytes for writing (a zero-filled page is given storage first). */
-  pageForWrite(pfn: number): Uint8Array {
+  /**
+   * The frame's bytes, for writing bytes [off, end) (a zero-filled page is given storage first).
+   * Write nothing outside that range.
+   */
+  pageForWrite(pfn: number, off = 0, end = PAGE): Uint8Array {
     let c = this.content[pfn]!;
     if (c === 0) {
       invariant(pfn !== this.zero_pfn, "write to the zero page");
       c = this.contents.alloc();
       this.content[pfn] = c;
     }
+    this.contents.written(c, off, end);
     return this.contents.page(c);
   }
 
   /** Set the frame's bytes (a copy of `bytes`; fewer than 4096 leave the rest zero). */
   fill(pfn: number, bytes: Uint8Array | undefined): void {
-    if (!bytes) {
-      const c = this.content[pfn]!;
-      if (c !== 0) this.contents.page(c).fill(0);
-      return;
-    }
-    this.pageForWrite(pfn).set(bytes);
+    const c = this.content[pfn]!;
+    if (c !== 0) this.contents.page(c).fill(0);
+    if (bytes) this.pageForWrite(pfn, 0, bytes.length).set(bytes);
   }
 
   /** copy_user_highpage(): dst (a new frame) gets src's contents. */
   copy(dst: number, src: number): void {
     const c = this.content[src]!;
     if (c === 0) return;
-    // pageForWrite may grow the store: take the source view afterwards.
-    const d = this.pageForWrite(dst);
-    d.set(this.contents.page(c));
+    invariant(this.content[dst] === 0, `copy into frame ${dst}, which has contents`);
+    this.content[dst] = this.contents.copyOf(c);
   }
 
   isAnon(pfn: number): boolean {

@@ -105,12 +105,17 @@ interface PageAccess {
   pfn: number;
   special: boolean;
   signal: SignalInfo | null;
-  fault: FaultResult | null;
+  /** Whether a fault was taken, and its outcome (one object reused for every page). */
+  faulted: boolean;
+  fault: FaultResult;
+  /** Faults taken so far by the whole access. */
+  minor: number;
+  major: number;
 }
 
 /**
  * Fault in (if needed) the page at addr for the access: sets `out` to the frame to access, or to
- * the signal. Counts faults on the task and in `counts`.
+ * the signal. Counts faults on the task and in `out`.
  */
 function fault_in_page(
   m: Machine,
@@ -118,10 +123,9 @@ function fault_in_page(
   mm: mm_struct,
   addr: number,
   kind: AccessKind,
-  counts: { minor: number; major: number },
   out: PageAccess,
 ): void {
-  out.fault = null;
+  out.faulted = false;
   out.signal = null;
   if (addr >= NON_CANONICAL || (addr < 0 && addr < KERNEL_HALF)) {
     // Non-canonical: #GP, no address.
@@ -152,10 +156,12 @@ function fault_in_page(
   }
   const write = kind === "write";
   const vpn = page / PAGE_SIZE;
-  let pte = mm.pgd.get(vpn);
+  const pgd = mm.pgd;
+  let slot = pgd.slot(vpn);
+  let pte = slot < 0 ? 0 : pgd.ent[slot]!;
   if (!(pte & PTE_PRESENT) || (write && !(pte & PTE_WRITE))) {
-    const r = handle_mm_fault(m, mm, vma, page, write);
-    out.fault = r;
+    const r = handle_mm_fault(m, mm, vma, page, write, out.fault);
+    out.faulted = true;
     if (r.code & VM_FAULT_SIGSEGV) {
       out.signal = { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
       return;
@@ -170,16 +176,16 @@ function fault_in_page(
     }
     if (r.code & VM_FAULT_MAJOR) {
       task.maj_flt++;
-      counts.major++;
+      out.major++;
     } else {
       task.min_flt++;
-      counts.minor++;
+      out.minor++;
     }
-    pte = mm.pgd.get(vpn);
+    slot = pgd.slot(vpn);
+    pte = pgd.ent[slot]!;
   }
   // The CPU sets the accessed bit, and the dirty bit on a write.
-  const set = PTE_YOUNG | (write ? PTE_DIRTY : 0);
-  if ((pte & set) !== set) mm.pgd.setAt(vpn, pte | set);
+  pgd.ent[slot] = pte | PTE_YOUNG | (write ? PTE_DIRTY : 0);
   out.pfn = pte_pfn(pte);
   out.special = (pte & PTE_SPECIAL) !== 0;
 }
@@ -197,17 +203,24 @@ export function access_vm(
   data?: Uint8Array,
 ): AccessResult {
   const mm = task.mm!;
-  const counts = { minor: 0, major: 0 };
-  const out = new Uint8Array(kind === "write" ? 0 : len);
-  const pa: PageAccess = { pfn: 0, special: false, signal: null, fault: null };
+  const out = kind === "write" ? NO_BYTES : new Uint8Array(len);
+  const pa: PageAccess = {
+    pfn: 0,
+    special: false,
+    signal: null,
+    faulted: false,
+    fault: { code: 0, kind: "none", mapped: 0 },
+    minor: 0,
+    major: 0,
+  };
   const f = m.frames;
   let done = 0;
   while (done < len) {
     const a = addr + done;
-    fault_in_page(m, task, mm, a, kind, counts, pa);
-    if (m.sink && (pa.signal || pa.fault)) {
+    fault_in_page(m, task, mm, a, kind, pa);
+    if (m.sink && (pa.signal || pa.faulted)) {
       const v = mm.mm_mt.lookup(a);
-      const fr = pa.signal ? null : pa.fault!;
+      const fr = pa.signal ? null : pa.fault;
       m.emit({
         type: "fault",
         pid: task.pid,
@@ -222,12 +235,13 @@ export function access_vm(
         vma: v ? vma_fact(v) : null,
       });
     }
-    if (pa.signal) return { data: out.subarray(0, done), done, ...counts, signal: pa.signal };
+    if (pa.signal)
+      return { data: out.subarray(0, done), done, minor: pa.minor, major: pa.major, signal: pa.signal };
     const off = a % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - off, len - done);
     if (kind === "write") {
       // Zeros written to a page that holds none cost nothing.
-      if (data) store(f.page(pa.pfn) ?? null, m, pa.pfn, off, n, data, done);
+      if (data) store(m, pa.pfn, off, n, data, done);
       else f.page(pa.pfn)?.fill(0, off, off + n);
     } else {
       const src = pa.special ? undefined : f.page(pa.pfn);
@@ -235,28 +249,22 @@ export function access_vm(
     }
     done += n;
   }
-  return { data: out, done, ...counts };
+  return { data: out, done, minor: pa.minor, major: pa.major };
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Store n bytes of the repeating pattern `data` (from its index `from`) at `off` in the frame. */
-function store(
-  dst: Uint8Array | null,
-  m: Machine,
-  pfn: number,
-  off: number,
-  n: number,
-  data: Uint8Array,
-  from: number,
-): void {
+function store(m: Machine, pfn: number, off: number, n: number, data: Uint8Array, from: number): void {
   const dl = data.length;
-  let d = dst;
-  if (!d) {
+  if (m.frames.content[pfn] === 0) {
     let any = false;
     for (let k = 0; k < n && k < dl; k++) if (data[(from + k) % dl] !== 0) any = true;
     if (!any) return;
-    d = m.frames.pageForWrite(pfn);
   }
+  const d = m.frames.pageForWrite(pfn, off, off + n);
   const s = from % dl;
-  if (s + n <= dl) d.set(n === dl ? data : data.subarray(s, s + n), off);
+  if (n >= 64 && s + n <= dl) d.set(n === dl ? data : data.subarray(s, s + n), off);
+  else if (s + n <= dl) for (let k = 0; k < n; k++) d[off + k] = data[s + k]!;
   else for (let k = 0; k < n; k++) d[off + k] = data[(from + k) % dl]!;
 }

@@ -41,6 +41,14 @@ export interface FaultResult {
   mapped: number;
 }
 
+/** Fill in a fault's outcome (the caller may reuse one object for many faults). */
+function done(out: FaultResult, code: number, kind: FaultKind, mapped: number): FaultResult {
+  out.code = code;
+  out.kind = kind;
+  out.mapped = mapped;
+  return out;
+}
+
 const ra_pages = 32; // default read-ahead window (128 KiB): a major fault reads around the page
 
 /** linear_page_index(): the file (or anonymous) page index of addr in vma. */
@@ -161,7 +169,8 @@ function do_fault_around(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: n
 
 /**
  * handle_mm_fault(): fault in the page at addr (page aligned, inside vma) for read or write.
- * Counts the fault on `task` (min_flt / maj_flt) unless it fails with a signal.
+ * The outcome is written into `out` (reused by callers that fault many pages) and returned; the
+ * caller counts it (min_flt / maj_flt) unless it failed with a signal.
  */
 export function handle_mm_fault(
   m: Machine,
@@ -169,24 +178,25 @@ export function handle_mm_fault(
   vma: vm_area_struct,
   addr: number,
   write: boolean,
+  out: FaultResult = { code: 0, kind: "none", mapped: 0 },
 ): FaultResult {
   const vpn = addr / PAGE_SIZE;
   const pte = mm.pgd.get(vpn);
   const bits = pte & 0xff;
-  if (bits & PTE_GUARD) return { code: VM_FAULT_SIGSEGV, kind: "none", mapped: 0 };
-  if (bits & PTE_HWPOISON) return { code: VM_FAULT_HWPOISON, kind: "none", mapped: 0 };
+  if (bits & PTE_GUARD) return done(out, VM_FAULT_SIGSEGV, "none", 0);
+  if (bits & PTE_HWPOISON) return done(out, VM_FAULT_HWPOISON, "none", 0);
 
   if (bits & PTE_PRESENT) {
     if (!write || bits & PTE_WRITE) {
       // Spurious: already satisfied (another path mapped it). Mark young.
       mm.pgd.setAt(vpn, pte | PTE_YOUNG);
-      return { code: VM_FAULT_OK, kind: "none", mapped: 0 };
+      return done(out, VM_FAULT_OK, "none", 0);
     }
-    return do_wp_page(m, mm, vma, addr, pte);
+    return do_wp_page(m, mm, vma, addr, pte, out);
   }
 
   const inode = vma.vm_file?.inode;
-  if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, addr, write);
+  if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, addr, write, out);
 
   const index = linear_page_index(vma, addr);
   const beyond_eof = inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE);
@@ -196,31 +206,32 @@ export function handle_mm_fault(
   if (!write) {
     // do_read_fault(): fault-around first (even when the page itself is past EOF); it may map the page.
     let mapped = do_fault_around(m, mm, vma, addr, inode);
-    if (beyond_eof) return { code: VM_FAULT_SIGBUS, kind: "none", mapped };
+    if (beyond_eof) return done(out, VM_FAULT_SIGBUS, "none", mapped);
     const kind = inode.mmapKind === "shmem" ? "shmem" : "file";
-    if (mm.pgd.get(vpn) & PTE_PRESENT) return { code: VM_FAULT_OK, kind, mapped };
+    if (mm.pgd.get(vpn) & PTE_PRESENT) return done(out, VM_FAULT_OK, kind, mapped);
     const { pfn, major } = find_get_page(m, inode, index, vma);
     if (major) {
       // The I/O drops the lock and the fault is retried (counted once, as major): the retry's
       // fault-around maps the page together with the neighbours read-around brought in.
       mapped += do_fault_around(m, mm, vma, addr, inode);
-      if (mm.pgd.get(vpn) & PTE_PRESENT) return { code: VM_FAULT_MAJOR, kind, mapped };
+      if (mm.pgd.get(vpn) & PTE_PRESENT) return done(out, VM_FAULT_MAJOR, kind, mapped);
     }
     set_pte(m, mm, vpn, pfn, filePteBits(vma), counterFor(vma, false));
     mapped++;
-    return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped };
+    return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped);
   }
-  if (beyond_eof) return { code: VM_FAULT_SIGBUS, kind: "none", mapped: 0 };
+  if (beyond_eof) return done(out, VM_FAULT_SIGBUS, "none", 0);
   const { pfn, major } = find_get_page(m, inode, index, vma);
   if (shared) {
     // do_shared_fault(): the page-cache page itself, writable and dirty.
     m.frames.flags[pfn]! |= PG_dirty;
     set_pte(m, mm, vpn, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
-    return {
-      code: major ? VM_FAULT_MAJOR : VM_FAULT_OK,
-      kind: inode.mmapKind === "shmem" ? "shmem" : "shared",
-      mapped: 1,
-    };
+    return done(
+      out,
+      major ? VM_FAULT_MAJOR : VM_FAULT_OK,
+      inode.mmapKind === "shmem" ? "shmem" : "shared",
+      1,
+    );
   }
   // do_cow_fault(): a private copy of the file page.
   anon_vma_prepare(m, vma);
@@ -228,7 +239,7 @@ export function handle_mm_fault(
   m.frames.copy(np, pfn);
   set_pte(m, mm, vpn, np, anonPteBits(vma), MM_ANONPAGES);
   m.frames.put_page(np);
-  return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind: "cow", mapped: 1 };
+  return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, "cow", 1);
 }
 
 /**
@@ -269,21 +280,31 @@ function do_anonymous_page(
   vma: vm_area_struct,
   addr: number,
   write: boolean,
+  out: FaultResult,
 ): FaultResult {
   const vpn = addr / PAGE_SIZE;
   if (!write && m.profile.zeroPage) {
     set_pte(m, mm, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
-    return { code: VM_FAULT_OK, kind: "zero", mapped: 1 };
+    return done(out, VM_FAULT_OK, "zero", 1);
   }
   anon_vma_prepare(m, vma);
   const pfn = alloc_anon(m, vma, addr);
-  set_pte(m, mm, vpn, pfn, anonPteBits(vma), MM_ANONPAGES);
-  m.frames.put_page(pfn); // the PTE holds the only reference
-  return { code: VM_FAULT_OK, kind: "anon", mapped: 1 };
+  // The PTE takes over the allocation's reference.
+  mm.pgd.setAt(vpn, mk_pte(pfn, anonPteBits(vma)));
+  m.frames.mapcount[pfn] = 1;
+  mm.rss_stat[MM_ANONPAGES]!++;
+  return done(out, VM_FAULT_OK, "anon", 1);
 }
 
 /** do_wp_page(): a write to a present, write-protected PTE: reuse an exclusive anon page, else copy. */
-function do_wp_page(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: number, pte: number): FaultResult {
+function do_wp_page(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  addr: number,
+  pte: number,
+  out: FaultResult,
+): FaultResult {
   const vpn = addr / PAGE_SIZE;
   const pfn = pte_pfn(pte);
   const bits = pte & 0xff;
@@ -292,13 +313,13 @@ function do_wp_page(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: number
     // Shared mapping: page_mkwrite, then the same page becomes writable and dirty.
     f.flags[pfn]! |= PG_dirty;
     mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
-    return { code: VM_FAULT_OK, kind: "shared", mapped: 0 };
+    return done(out, VM_FAULT_OK, "shared", 0);
   }
   if (!(bits & PTE_SPECIAL) && f.isAnon(pfn) && f._refcount[pfn] === 1 && f.mapcount[pfn] === 1) {
     // wp_page_reuse(): the last user of a COW page takes it back exclusively.
     f.flags[pfn]! |= PG_anon_exclusive;
     mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
-    return { code: VM_FAULT_OK, kind: "reuse", mapped: 0 };
+    return done(out, VM_FAULT_OK, "reuse", 0);
   }
   // wp_page_copy(): a new anonymous page replaces the old mapping.
   anon_vma_prepare(m, vma);
@@ -313,5 +334,5 @@ function do_wp_page(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: number
   mm.pgd.setAt(vpn, mk_pte(np, anonPteBits(vma) | PTE_DIRTY));
   f.mapcount[np]!++;
   mm.rss_stat[MM_ANONPAGES]!++;
-  return { code: VM_FAULT_OK, kind: "cow", mapped: 0 };
+  return done(out, VM_FAULT_OK, "cow", 0);
 }

@@ -9,6 +9,7 @@ import type { Machine } from "../machine.js";
 import { PG_dirty, PG_referenced } from "../mem/frames.js";
 import type { task_struct } from "../task/task.js";
 import {
+  type FaultResult,
   handle_mm_fault,
   VM_FAULT_HWPOISON,
   VM_FAULT_MAJOR,
@@ -84,10 +85,11 @@ function get_user_pages_vma(
 ): number {
   if (!check_vma_flags(vma, gup_flags)) return -EFAULT;
   const write = (gup_flags & FOLL_WRITE) !== 0;
+  const r: FaultResult = { code: 0, kind: "none", mapped: 0 };
   let done = 0;
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
     if (!follow_page(m, mm, addr, write)) {
-      const r = handle_mm_fault(m, mm, vma, addr, write);
+      handle_mm_fault(m, mm, vma, addr, write, r);
       if (r.code & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON)) return done ? done : -EFAULT;
       if (r.code & VM_FAULT_OOM) return done ? done : -ENOMEM;
       if (r.code & VM_FAULT_MAJOR) task.maj_flt++;

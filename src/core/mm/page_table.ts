@@ -218,12 +218,6 @@ export class PageTable {
     if (endVpn <= startVpn || this.blocks.size === 0) return;
     const k0 = Math.floor(startVpn / PTE_BLOCK);
     const k1 = Math.floor((endVpn - 1) / PTE_BLOCK);
-    const visit = (k: number, b: number) => {
-      const base = k * PTE_BLOCK;
-      const lo = Math.max(startVpn, base);
-      const hi = Math.min(endVpn, base + PTE_BLOCK);
-      fn(b, lo, b * PTE_BLOCK + (lo - base), b * PTE_BLOCK + (hi - base));
-    };
     if (k1 - k0 + 1 > this.blocks.size * 4) {
       // Few blocks over a huge range: visit the existing blocks instead of every key.
       const keys: number[] = [];
@@ -231,14 +225,52 @@ export class PageTable {
       keys.sort((a, b) => a - b);
       for (const k of keys) {
         const b = this.blocks.get(k);
-        if (b !== undefined) visit(k, b);
+        if (b !== undefined) this.visitBlock(k, b, startVpn, endVpn, fn);
       }
       return;
     }
     for (let k = k0; k <= k1; k++) {
       const b = this.blocks.get(k);
-      if (b !== undefined) visit(k, b);
+      if (b !== undefined) this.visitBlock(k, b, startVpn, endVpn, fn);
     }
+  }
+
+  private visitBlock(
+    k: number,
+    b: number,
+    startVpn: number,
+    endVpn: number,
+    fn: (b: number, firstVpn: number, from: number, to: number) => void,
+  ): void {
+    const base = k * PTE_BLOCK;
+    const lo = Math.max(startVpn, base);
+    const hi = Math.min(endVpn, base + PTE_BLOCK);
+    fn(b, lo, b * PTE_BLOCK + (lo - base), b * PTE_BLOCK + (hi - base));
+  }
+
+  /**
+   * The blocks overlapping [startVpn, endVpn) in address order, as flattened quadruples
+   * [block, firstVpn, from, to] (storage indices from..to-1 hold vpns firstVpn...), for loops
+   * that work on `ent` directly and then report with countNew/countCleared.
+   */
+  blockList(startVpn: number, endVpn: number): number[] {
+    const out: number[] = [];
+    this.forEachBlock(startVpn, endVpn, (b, firstVpn, from, to) => {
+      out.push(b, firstVpn, from, to);
+    });
+    return out;
+  }
+
+  /** n entries of block b were written over pte_none directly in `ent`. */
+  countNew(b: number, n: number): void {
+    this.meta[b * 2 + 1]! += n;
+  }
+
+  /** n entries of block b were cleared directly in `ent`; an emptied block is released. */
+  countCleared(b: number, n: number): void {
+    const left = this.meta[b * 2 + 1]! - n;
+    this.meta[b * 2 + 1] = left;
+    if (left === 0) this.releaseBlock(b);
   }
 
   /**

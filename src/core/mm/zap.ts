@@ -4,7 +4,7 @@
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
-import { PG_anon } from "../mem/frames.js";
+import { type FrameTable, PG_anon } from "../mem/frames.js";
 import { PTE_GUARD, PTE_HWPOISON, PTE_SPECIAL, PTE_SWAP } from "./page_table.js";
 import {
   MM_ANONPAGES,
@@ -27,40 +27,59 @@ export function zap_page_range(
   end: number,
   zapGuards: boolean,
 ): number {
-  const f = m.frames;
   const pgd = mm.pgd;
-  const rss = mm.rss_stat;
+  const acc = { anon: 0, file: 0, swap: 0 };
+  // update_hiwater_rss() runs before the first page goes: the RSS it sees is this one.
+  const rssBefore = mm.get_mm_rss();
+  const blocks = pgd.blockList(start / PAGE_SIZE, end / PAGE_SIZE);
+  for (let q = 0; q < blocks.length; q += 4) {
+    const cleared = zap_pte_range(m.frames, pgd.ent, blocks[q + 2]!, blocks[q + 3]!, zapGuards, acc);
+    if (cleared) pgd.countCleared(blocks[q]!, cleared);
+  }
+  const zapped = acc.anon + acc.file;
+  if (zapped && mm.hiwater_rss < rssBefore) mm.hiwater_rss = rssBefore;
   const fileCounter = vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
-  let zapped = 0;
-  let updatedHiwater = false;
-  pgd.forEachBlock(start / PAGE_SIZE, end / PAGE_SIZE, (_b, _vpn, from, to) => {
-    const ent = pgd.ent;
-    for (let s = from; s < to; s++) {
-      const pte = ent[s]!;
-      if (pte === 0) continue;
-      const bits = pte & 0xff;
-      if (bits & PTE_GUARD) {
-        if (!zapGuards) continue;
-      } else if (bits & PTE_HWPOISON) {
-        // A poisoned entry holds no page.
-      } else if (bits & PTE_SWAP) {
-        rss[MM_SWAPENTS]!--;
-      } else if (!(bits & PTE_SPECIAL)) {
-        if (!updatedHiwater) {
-          mm.update_hiwater_rss();
-          updatedHiwater = true;
-        }
-        const pfn = pte >>> 8;
-        rss[f.flags[pfn]! & PG_anon ? MM_ANONPAGES : fileCounter]!--;
-        f.mapcount[pfn]!--;
-        f.put_page(pfn);
-        zapped++;
-      }
-      // Clearing the block's last entry releases it; the rest of it is already none.
-      pgd.set(s, 0);
-    }
-  });
+  mm.rss_stat[MM_ANONPAGES]! -= acc.anon;
+  mm.rss_stat[fileCounter]! -= acc.file;
+  mm.rss_stat[MM_SWAPENTS]! -= acc.swap;
   return zapped;
+}
+
+/**
+ * zap_pte_range(): clear the entries ent[from..to) (guard markers only with zapGuards), unmapping
+ * and releasing their frames; counts pages into acc. Returns the entries cleared.
+ */
+function zap_pte_range(
+  f: FrameTable,
+  ent: Int32Array,
+  from: number,
+  to: number,
+  zapGuards: boolean,
+  acc: { anon: number; file: number; swap: number },
+): number {
+  const flags = f.flags;
+  const mapcount = f.mapcount;
+  let cleared = 0;
+  for (let s = from; s < to; s++) {
+    const pte = ent[s]!;
+    if (pte === 0) continue;
+    if (pte & PTE_GUARD) {
+      if (!zapGuards) continue;
+    } else if (pte & PTE_HWPOISON) {
+      // A poisoned entry holds no page.
+    } else if (pte & PTE_SWAP) {
+      acc.swap++;
+    } else if (!(pte & PTE_SPECIAL)) {
+      const pfn = pte >>> 8;
+      if (flags[pfn]! & PG_anon) acc.anon++;
+      else acc.file++;
+      mapcount[pfn]!--;
+      f.put_page(pfn);
+    }
+    ent[s] = 0;
+    cleared++;
+  }
+  return cleared;
 }
 
 /**

@@ -9,7 +9,6 @@ import { vm_unacct_memory } from "../mm/accounting.js";
 import { vma_fput } from "../mm/mmap.js";
 import type { mm_struct } from "../mm/types.js";
 import { VM_ACCOUNT } from "../mm/vm_flags.js";
-import { vma_unlink } from "../mm/vma.js";
 import { zap_page_range } from "../mm/zap.js";
 import type { task_struct } from "./task.js";
 
@@ -18,12 +17,17 @@ export function exit_mmap(m: Machine, mm: mm_struct): void {
   mm.update_hiwater_rss();
   mm.update_hiwater_vm();
   let nr_accounted = 0;
-  for (const v of [...mm.mm_mt]) {
+  for (let v = mm.mm_mt.first(); v; v = mm.mm_mt.next(v)) {
     zap_page_range(m, mm, v, v.vm_start, v.vm_end, true);
     if (v.vm_flags & VM_ACCOUNT) nr_accounted += v.nr_pages;
-    vma_unlink(mm, v);
-    vma_fput(m, v.vm_file);
+    if (v.vm_file) {
+      // vma_unlink()'s file half; the tree goes as a whole below.
+      v.vm_file.f_count--;
+      v.vm_file.inode.i_mmap.delete(v);
+      vma_fput(m, v.vm_file);
+    }
   }
+  mm.drop_vmas();
   mm.pgd.freeRange(0, Number.MAX_SAFE_INTEGER);
   vm_unacct_memory(m, nr_accounted);
   mm.total_vm = mm.locked_vm = mm.exec_vm = mm.stack_vm = mm.data_vm = mm.shared_vm = 0;
