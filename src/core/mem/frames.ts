@@ -131,40 +131,46 @@ export class FrameTable {
     this.nr_used--;
   }
 
-  /** The frame's bytes, or undefined while it holds only zeros. Do not keep it across frees. */
-  page(pfn: number): Uint8Array | undefined {
-    const c = this.content[pfn]!;
-    return c === 0 ? undefined : this.contents.page(c);
+  /** Bytes [off, off + n) of the frame into dst at dstOff. */
+  read(pfn: number, off: number, n: number, dst: Uint8Array, dstOff: number): void {
+    this.contents.read(this.content[pfn]!, off, n, dst, dstOff);
   }
 
   /**
-   * The frame's bytes, for writing bytes [off, end) (a zero-filled page is given storage first).
-   * Write nothing outside that range.
+   * Store n bytes at page offset off: the repeating pattern `data` from its index `from` (a page
+   * that only ever receives zeros takes no storage).
    */
-  pageForWrite(pfn: number, off = 0, end = PAGE): Uint8Array {
-    let c = this.content[pfn]!;
-    if (c === 0) {
+  write(pfn: number, off: number, n: number, data: Uint8Array, from = 0): void {
+    const c = this.content[pfn]!;
+    const nc = this.contents.write(c, off, n, data, from);
+    if (nc !== c) {
       invariant(pfn !== this.zero_pfn, "write to the zero page");
-      c = this.contents.alloc();
-      this.content[pfn] = c;
+      this.content[pfn] = nc;
     }
-    this.contents.written(c, off, end);
-    return this.contents.page(c);
   }
 
-  /** Set the frame's bytes (a copy of `bytes`; fewer than 4096 leave the rest zero). */
+  /** Zero bytes [off, off + n) of the frame. */
+  zero(pfn: number, off: number, n: number): void {
+    this.contents.zero(this.content[pfn]!, off, n);
+  }
+
+  /** Set the frame's bytes to `bytes` (fewer than 4096: the rest reads zero). */
   fill(pfn: number, bytes: Uint8Array | undefined): void {
-    const c = this.content[pfn]!;
-    if (c !== 0) this.contents.page(c).fill(0);
-    if (bytes) this.pageForWrite(pfn, 0, bytes.length).set(bytes);
+    this.zero(pfn, 0, PAGE);
+    if (bytes?.length) this.write(pfn, 0, bytes.length, bytes, 0);
   }
 
   /** copy_user_highpage(): dst (a new frame) gets src's contents. */
   copy(dst: number, src: number): void {
-    const c = this.content[src]!;
-    if (c === 0) return;
     invariant(this.content[dst] === 0, `copy into frame ${dst}, which has contents`);
-    this.content[dst] = this.contents.copyOf(c);
+    this.content[dst] = this.contents.copyOf(this.content[src]!);
+  }
+
+  /** A copy of the frame's 4096 bytes (views and tests). */
+  bytes(pfn: number): Uint8Array {
+    const out = new Uint8Array(PAGE);
+    this.read(pfn, 0, PAGE, out, 0);
+    return out;
   }
 
   isAnon(pfn: number): boolean {

@@ -241,30 +241,12 @@ export function access_vm(
     const n = Math.min(PAGE_SIZE - off, len - done);
     if (kind === "write") {
       // Zeros written to a page that holds none cost nothing.
-      if (data) store(m, pa.pfn, off, n, data, done);
-      else f.page(pa.pfn)?.fill(0, off, off + n);
-    } else {
-      const src = pa.special ? undefined : f.page(pa.pfn);
-      if (src) out.set(src.subarray(off, off + n), done);
-    }
+      if (data) f.write(pa.pfn, off, n, data, done);
+      else f.zero(pa.pfn, off, n);
+    } else if (!pa.special) f.read(pa.pfn, off, n, out, done);
     done += n;
   }
   return { data: out, done, minor: pa.minor, major: pa.major };
 }
 
 const NO_BYTES = new Uint8Array(0);
-
-/** Store n bytes of the repeating pattern `data` (from its index `from`) at `off` in the frame. */
-function store(m: Machine, pfn: number, off: number, n: number, data: Uint8Array, from: number): void {
-  const dl = data.length;
-  if (m.frames.content[pfn] === 0) {
-    let any = false;
-    for (let k = 0; k < n && k < dl; k++) if (data[(from + k) % dl] !== 0) any = true;
-    if (!any) return;
-  }
-  const d = m.frames.pageForWrite(pfn, off, off + n);
-  const s = from % dl;
-  if (n >= 64 && s + n <= dl) d.set(n === dl ? data : data.subarray(s, s + n), off);
-  else if (s + n <= dl) for (let k = 0; k < n; k++) d[off + k] = data[s + k]!;
-  else for (let k = 0; k < n; k++) d[off + k] = data[(from + k) % dl]!;
-}

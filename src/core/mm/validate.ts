@@ -252,7 +252,7 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     const c = f.content[pfn]!;
     if (c) {
       if (slots.has(c)) fail(`frames share content slot ${c}`);
-      if (!f.contents.checkExtent(c)) fail(`frame ${pfn} has bytes outside its written extent`);
+      if (!f.contents.check(c)) fail(`frame ${pfn} has bytes outside its written extent`);
       slots.add(c);
       withContents++;
     }
