@@ -21,7 +21,7 @@ import {
   pte_pfn,
 } from "./page_table.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, type vm_area_struct } from "./types.js";
-import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "./vm_flags.js";
+import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_SEQ_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "./vm_flags.js";
 
 export const VM_FAULT_OK = 0;
 export const VM_FAULT_MAJOR = 1;
@@ -48,8 +48,6 @@ function done(out: FaultResult, code: number, kind: FaultKind, mapped: number): 
   out.mapped = mapped;
   return out;
 }
-
-const ra_pages = 32; // default read-ahead window (128 KiB): a major fault reads around the page
 
 /** linear_page_index(): the file (or anonymous) page index of addr in vma. */
 export function linear_page_index(vma: vm_area_struct, addr: number): number {
@@ -119,10 +117,13 @@ function find_get_page(
     // shmem allocates a zeroed page in its cache: no I/O, so a minor fault.
     return { pfn: add_to_page_cache(m, inode, index), major: false };
   }
-  // filemap_fault(): synchronous read-around of ra_pages centred on the page (none for MADV_RANDOM).
-  if (!(vma.vm_flags & VM_RAND_READ)) {
+  // do_sync_mmap_readahead(): none for MADV_RANDOM; from the page on for MADV_SEQUENTIAL; else
+  // read-around, ra_pages centred on the page. (The kernel's mmap_miss heuristic, which stops
+  // read-around for a file that misses much more than it hits, is not modelled.)
+  const ra_pages = Math.floor((m.profile.readAheadKb * 1024) / PAGE_SIZE);
+  if (!(vma.vm_flags & VM_RAND_READ) && ra_pages > 0) {
     const eof = Math.ceil(inode.i_size / PAGE_SIZE);
-    const start = Math.max(0, index - ra_pages / 2);
+    const start = vma.vm_flags & VM_SEQ_READ ? index : Math.max(0, index - Math.floor(ra_pages / 2));
     const end = Math.min(eof, start + ra_pages);
     for (let ix = start; ix < end; ix++) if (!inode.i_pages.has(ix)) add_to_page_cache(m, inode, ix);
   }

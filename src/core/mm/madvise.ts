@@ -36,6 +36,7 @@ import {
   PMD_SIZE,
 } from "../abi/mman.js";
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
+import { writeback_page } from "../fs/read_write.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import {
@@ -374,7 +375,7 @@ function madvise_cold_or_pageout(
     const idx = linear_page_index(vma, addr);
     if (wasDirty) {
       // Written back: clean, still cached.
-      f.flags[pfn]! &= ~PG_dirty;
+      writeback_page(m, inode, idx, pfn);
     } else if (inode.i_pages.get(idx) === pfn && f.mapcount[pfn] === 0) {
       inode.i_pages.delete(idx);
       f.put_page(pfn);
@@ -405,6 +406,8 @@ function madvise_remove(m: Machine, vma: vm_area_struct, start: number, end: num
       inode.i_pages.delete(idx);
       m.frames.put_page(pfn);
     }
+    // The hole reads as zeros from now on.
+    inode.disk.delete(idx);
   }
   return 0;
 }

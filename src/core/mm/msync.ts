@@ -7,6 +7,7 @@ import { EBUSY, EINVAL, ENOMEM } from "../abi/errno.js";
 import { MS_ASYNC, MS_INVALIDATE, MS_SYNC, PAGE_SIZE } from "../abi/mman.js";
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
 import type { Inode } from "../fs/file.js";
+import { writeback_page } from "../fs/read_write.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { PG_dirty } from "../mem/frames.js";
@@ -75,6 +76,6 @@ export function writeback_range(m: Machine, inode: Inode, first: number, last: n
       if (pte & PTE_DIRTY) dirty = true;
       if (vma.vm_flags & VM_SHARED) vma.vm_mm.pgd.setAt(vpn, pte & ~(PTE_DIRTY | PTE_WRITE));
     }
-    if (dirty) f.flags[pfn]! &= ~PG_dirty;
+    if (dirty) writeback_page(m, inode, idx, pfn);
   }
 }
