@@ -149,7 +149,7 @@ export function fillTo(e: Env, n: number): void {
 }
 
 /** A regular file of `size` bytes whose page cache is warm (as after writing it). */
-export function cachedFile(e: Env, path: string, size: number): void {
+export function cachedFile(e: { m: Machine }, path: string, size: number): void {
   const inode = e.m.fs.create(path, size);
   for (let i = 0; i < Math.ceil(size / PG); i++) add_to_page_cache(e.m, inode, i);
 }

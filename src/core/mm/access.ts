@@ -202,6 +202,7 @@ export function access_vm(
   kind: AccessKind,
   data?: Uint8Array,
 ): AccessResult {
+  task.assert_runnable();
   const mm = task.mm!;
   const out = kind === "write" ? NO_BYTES : new Uint8Array(len);
   const pa: PageAccess = {

@@ -45,7 +45,7 @@ import {
   VM_STACK_FLAGS,
 } from "../mm/vm_flags.js";
 import { vm_area_new, vma_link } from "../mm/vma.js";
-import { mm_release_vfork, mmput } from "./exit.js";
+import { do_exit, mm_release_vfork, mmput, release_task, SIGKILL } from "./exit.js";
 import { DEFAULT_IMAGE, type ImageSpec, image_file_size, type Segment } from "./image.js";
 import type { task_struct } from "./task.js";
 
@@ -219,6 +219,31 @@ function create_elf_tables(
   access_vm(m, task, mm.start_stack, len, "write", b);
 }
 
+/**
+ * de_thread(): exec leaves one thread in the group. The others are killed and reaped; a thread
+ * other than the leader takes over the leader's pid, parent and place (the old leader is released
+ * without its parent ever seeing it), so the process keeps its pid across execve.
+ */
+function de_thread(m: Machine, task: task_struct): void {
+  for (const t of [...m.tasks.values()]) {
+    if (t.tgid !== task.tgid || t === task || t.pid === t.tgid) continue;
+    if (t.state !== "zombie" && t.state !== "dead") do_exit(m, t, 0, SIGKILL);
+  }
+  if (task.pid === task.tgid) return;
+  const leader = m.tasks.get(task.tgid);
+  if (leader && leader.state !== "zombie" && leader.state !== "dead") do_exit(m, leader, 0, SIGKILL);
+  const tid = task.pid;
+  m.tasks.delete(tid);
+  if (leader) {
+    task.ppid = leader.ppid;
+    release_task(m, leader);
+  }
+  task.pid = task.tgid;
+  m.tasks.set(task.pid, task);
+  // Children that were the thread's (or the leader's, handed to it) follow it to the new pid.
+  for (const c of m.tasks.values()) if (c.ppid === tid) c.ppid = task.pid;
+}
+
 export interface ExecArgs {
   image?: ImageSpec | "empty";
   argv?: string[];
@@ -231,10 +256,12 @@ export interface ExecArgs {
  * task's rlimits and personality.
  */
 export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): SysResult<number> {
+  task.assert_runnable();
   const spec = args.image ?? DEFAULT_IMAGE;
   const argv = args.argv ?? [spec === "empty" ? "empty" : spec.path];
   const envp = args.envp ?? [];
   if (spec !== "empty" && spec.interp?.path === "") return err(ENOENT);
+  de_thread(m, task);
   const oldmm = task.mm;
   const mm = m.mm_alloc();
   if (oldmm && oldmm.flags & MMF_DISABLE_THP) mm.flags |= MMF_DISABLE_THP;

@@ -201,6 +201,7 @@ function dup_mm(m: Machine, task: task_struct, oldmm: mm_struct): mm_struct | nu
  * threads and CLONE_VM processes. Returns the child.
  */
 export function do_fork(m: Machine, parent: task_struct, flags: number): SysResult<task_struct> {
+  parent.assert_runnable();
   if (flags & CLONE_THREAD && !(flags & CLONE_SIGHAND)) return err(EINVAL);
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return err(EINVAL);
   const oldmm = parent.mm;
