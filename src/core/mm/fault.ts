@@ -153,6 +153,19 @@ function do_fault_around(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: n
   const eof = Math.ceil(inode.i_size / PAGE_SIZE);
   const counter = counterFor(vma, false);
   const pgd = mm.pgd;
+  if (inode.mmapKind !== "shmem" && !pgd.hasTable(vpn)) {
+    // filemap_map_pages() installs a missing PTE table only when the first cached page of the
+    // window is not the file's last (a large mapping there could cross i_size); when it is, it
+    // finds no table and maps nothing (observed: a 4-page file mapped from page 3 of it, a read
+    // past EOF -> SIGBUS and Rss 0; from page 2 -> pages 2 and 3 mapped).
+    for (let i = from_pte; i <= to_pte; i++) {
+      const idx = pgoff + i - pte_off;
+      if (idx >= eof) break;
+      if (!inode.i_pages.has(idx)) continue;
+      if (idx === eof - 1) return 0;
+      break;
+    }
+  }
   let mapped = 0;
   for (let i = from_pte; i <= to_pte; i++) {
     const idx = pgoff + i - pte_off;
@@ -202,8 +215,8 @@ export function handle_mm_fault(
   const index = linear_page_index(vma, addr);
   const beyond_eof = inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE);
   const shared = (vma.vm_flags & VM_SHARED) !== 0;
-  // The fault allocates the PTE table first, whatever it ends with.
-  mm.pgd.tableAlloc(vpn);
+  // The PTE table comes with the first entry installed: a fault that maps nothing (SIGBUS) leaves
+  // none behind (do_fault frees its preallocated table).
   if (!write) {
     // do_read_fault(): fault-around first (even when the page itself is past EOF); it may map the page.
     let mapped = do_fault_around(m, mm, vma, addr, inode);
