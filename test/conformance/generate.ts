@@ -164,10 +164,15 @@ function accessCall(g: Gen, exec = false): string {
     const k = g.int(0, 99);
     if (k < 20) return `exec ${hex(a)}`;
     if (k < 25) {
-      // fds 3 and 4: f0 (10 pages), 5: f1 (3 pages), 6: fx (4 pages); offsets up to a page past the end.
+      // fds 3 and 4: f0 (10 pages), 5: f1 (3 pages), 6: fx (4 pages). read(2) read-ahead is not
+      // modelled (the engine reads a missing page alone), so reads stay inside the pages the
+      // files start with, which are always cached; pages past them may be holes left by a
+      // growing pwrite. fx never grows: its reads may end past EOF.
       const fd = g.pick([3, 4, 5, 6]);
-      const pages = fd === 5 ? 3 : fd === 6 ? 4 : 10;
-      return `pread ${fd} ${hex(g.int(0, (pages + 1) * PG))} ${hex(g.pick([1, 100, 300, PG, 2 * PG]))}`;
+      const size = (fd === 5 ? 3 : fd === 6 ? 4 : 10) * PG;
+      const off = g.int(0, size - 1);
+      const len = g.pick([1, 100, 300, PG, 2 * PG]);
+      return `pread ${fd} ${hex(off)} ${hex(fd === 6 ? len : Math.min(len, size - off))}`;
     }
     if (k < 30) {
       // Whole pages (growing f0 to 14 pages, f1 to 6) or a few bytes inside the first two pages;

@@ -21,7 +21,14 @@ import {
   pte_pfn,
 } from "./page_table.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, type vm_area_struct } from "./types.js";
-import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_SEQ_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "./vm_flags.js";
+import {
+  VM_ACCESS_FLAGS,
+  VM_IGNORE_MERGE,
+  VM_RAND_READ,
+  VM_SEQ_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from "./vm_flags.js";
 
 export const VM_FAULT_OK = 0;
 export const VM_FAULT_MAJOR = 1;
@@ -62,11 +69,16 @@ export function anon_vma_prepare(m: Machine, vma: vm_area_struct): void {
   vma.anon_vma_chain = [av];
 }
 
+/**
+ * anon_vma_compatible(): neighbours whose flags differ only in access bits or in the flags merging
+ * ignores (soft-dirty, the sticky guard flag "gu" since the sticky-flags series) may share an
+ * anon_vma (seen on this kernel: a VMA that had MADV_GUARD_INSTALL took its neighbour's).
+ */
 function anon_vma_compatible(a: vm_area_struct, b: vm_area_struct): boolean {
   return (
     a.vm_end === b.vm_start &&
     a.vm_file === b.vm_file &&
-    !((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) &&
+    !((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) &&
     b.vm_pgoff === a.vm_pgoff + (b.vm_start - a.vm_start) / PAGE_SIZE
   );
 }
@@ -169,7 +181,7 @@ function do_fault_around(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: n
   let mapped = 0;
   for (let i = from_pte; i <= to_pte; i++) {
     const idx = pgoff + i - pte_off;
-    if (idx >= eof && inode.mmapKind !== "shmem") break;
+    if (idx >= eof) break;
     const v = vpn - pte_off + i;
     if (pgd.get(v) !== 0) continue;
     const pfn = inode.i_pages.get(idx);
@@ -213,7 +225,9 @@ export function handle_mm_fault(
   if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, addr, write, out);
 
   const index = linear_page_index(vma, addr);
-  const beyond_eof = inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE);
+  // Wholly past the end of the file: SIGBUS, for shmem too (a shared anonymous mapping grown by
+  // mremap faults past its object's size: observed).
+  const beyond_eof = index >= Math.ceil(inode.i_size / PAGE_SIZE);
   const shared = (vma.vm_flags & VM_SHARED) !== 0;
   // The PTE table comes with the first entry installed: a fault that maps nothing (SIGBUS) leaves
   // none behind (do_fault frees its preallocated table).
@@ -234,6 +248,9 @@ export function handle_mm_fault(
     mapped++;
     return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped);
   }
+  // do_cow_fault() prepares the anon_vma before it asks the file for the page, so a private write
+  // fault past EOF leaves the VMA with one (observed: its fork child then refuses merges).
+  if (!shared) anon_vma_prepare(m, vma);
   if (beyond_eof) return done(out, VM_FAULT_SIGBUS, "none", 0);
   const { pfn, major } = find_get_page(m, inode, index, vma);
   if (shared) {
@@ -248,7 +265,6 @@ export function handle_mm_fault(
     );
   }
   // do_cow_fault(): a private copy of the file page.
-  anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
   m.frames.copy(np, pfn);
   set_pte(m, mm, vpn, np, anonPteBits(vma), MM_ANONPAGES);

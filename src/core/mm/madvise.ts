@@ -62,7 +62,13 @@ import {
   PTE_YOUNG,
   pte_pfn,
 } from "./page_table.js";
-import { MM_ANONPAGES, MMF_DISABLE_THP, type mm_struct, type vm_area_struct } from "./types.js";
+import {
+  MM_ANONPAGES,
+  MMF_DISABLE_THP,
+  type mm_struct,
+  type vm_area_struct,
+  vma_is_anonymous,
+} from "./types.js";
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -231,8 +237,10 @@ function madvise_vma_behavior(
     case MADV_GUARD_INSTALL:
       if (vma.vm_flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return done(-EINVAL);
       vma.vm_flags |= VM_MAYBE_GUARD;
-      // Page tables now hold markers: the VMA gets an anon_vma so that fork copies them (observed).
-      anon_vma_prepare(m, vma);
+      // Page tables now hold markers. An anonymous VMA gets an anon_vma for them (observed: a fork
+      // child's neighbour does not merge with it); a file VMA gets none (its child's neighbour
+      // merges) - fork copies the markers because of "gu" either way.
+      if (vma_is_anonymous(vma)) anon_vma_prepare(m, vma);
       zap_page_range(m, mm, vma, start, end, false);
       set_guards(mm, start, end, true);
       return done(0);

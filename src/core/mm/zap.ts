@@ -4,8 +4,8 @@
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
-import { type FrameTable, PG_anon } from "../mem/frames.js";
-import { PTE_GUARD, PTE_HWPOISON, PTE_SPECIAL, PTE_SWAP } from "./page_table.js";
+import { type FrameTable, PG_anon, PG_dirty, PG_referenced } from "../mem/frames.js";
+import { PTE_DIRTY, PTE_GUARD, PTE_HWPOISON, PTE_SPECIAL, PTE_SWAP, PTE_YOUNG } from "./page_table.js";
 import {
   MM_ANONPAGES,
   MM_FILEPAGES,
@@ -72,7 +72,13 @@ function zap_pte_range(
     } else if (!(pte & PTE_SPECIAL)) {
       const pfn = pte >>> 8;
       if (flags[pfn]! & PG_anon) acc.anon++;
-      else acc.file++;
+      else {
+        // zap_present_folio_ptes(): a page-cache page keeps what its PTE knew: written through
+        // it (dirty, for writeback and every other mapper's smaps) and recently used.
+        if (pte & PTE_DIRTY) flags[pfn]! |= PG_dirty;
+        if (pte & PTE_YOUNG) flags[pfn]! |= PG_referenced;
+        acc.file++;
+      }
       mapcount[pfn]!--;
       f.put_page(pfn);
     }

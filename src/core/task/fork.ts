@@ -4,7 +4,7 @@
  * (CLONE_VM) the same mm.
  */
 import { EAGAIN, EINVAL, ENOMEM } from "../abi/errno.js";
-import { PAGE_SIZE } from "../abi/mman.js";
+import { PAGE_SIZE, PMD_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { type FrameTable, PG_anon, PG_anon_exclusive } from "../mem/frames.js";
@@ -64,6 +64,11 @@ function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_ar
   const fileCounter = svma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
   const spgd = src.pgd;
   const dpgd = dst.pgd;
+  // copy_pte_range() allocates the child's PTE table wherever the parent has one over the VMA,
+  // entries or not.
+  for (let k = Math.floor(svma.vm_start / PMD_SIZE); k * PMD_SIZE < svma.vm_end; k++) {
+    if (spgd.hasTable((k * PMD_SIZE) / PAGE_SIZE)) dpgd.tableAlloc((k * PMD_SIZE) / PAGE_SIZE);
+  }
   const acc = { anon: 0, file: 0 };
   const blocks = spgd.blockList(svma.vm_start / PAGE_SIZE, svma.vm_end / PAGE_SIZE);
   for (let q = 0; q < blocks.length; q += 4) {

@@ -10,12 +10,14 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  MADV_DONTNEED,
   MADV_GUARD_INSTALL,
   MADV_RANDOM,
   MADV_SEQUENTIAL,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,
+  MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
   O_RDONLY,
@@ -32,6 +34,7 @@ import { access_vm } from "../../../src/core/mm/access.js";
 import { sys_madvise } from "../../../src/core/mm/madvise.js";
 import { sys_mincore } from "../../../src/core/mm/mincore.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
+import { sys_mremap } from "../../../src/core/mm/mremap.js";
 import { do_execve } from "../../../src/core/task/exec.js";
 import { do_fork } from "../../../src/core/task/fork.js";
 import {
@@ -544,5 +547,94 @@ describe("stack growth (expand_downwards)", () => {
     expect(layout(e.mm)).toEqual(["60-66 rw-p 60 a"]);
     anon(e, 1, RW, W + 80 * PG);
     expect(read(e, W + 79 * PG).signal?.code).toBe("SEGV_MAPERR");
+  });
+});
+
+describe("details the conformance suite found on this kernel", () => {
+  /*
+   * fx: 4 pages. W: 0123 4567 mapped from fx page 3: page 0 is the file's last, 1.. are past EOF.
+   * A read of page 1 in a 2 MiB region with no page table yet: SIGBUS, and nothing mapped.
+   */
+  it("fault-around maps nothing when the window's first cached page is the file's last and there is no PTE table", () => {
+    const e = env();
+    cachedFile(e, "/fx", 4 * PG);
+    fileMap(e, "/fx", 8, PROT_READ, MAP_PRIVATE, 3);
+    expect(read(e, W + PG).signal?.code).toBe("BUS_ADRERR");
+    expect(rss(e.mm)).toBe("anon 0 file 0 shmem 0 swap 0");
+    expect(e.mm.pgd.nr_ptes).toBe(0);
+    // From page 2 of the file: its first cached page is not the last one, so both are mapped.
+    const e2 = env();
+    cachedFile(e2, "/fx", 4 * PG);
+    fileMap(e2, "/fx", 8, PROT_READ, MAP_PRIVATE, 2);
+    expect(read(e2, W + 3 * PG).signal?.code).toBe("BUS_ADRERR");
+    expect(rss(e2.mm)).toBe("anon 0 file 2 shmem 0 swap 0");
+    // With a page table already there (another page of the region was touched), the last page is mapped.
+    const e3 = env();
+    cachedFile(e3, "/fx", 4 * PG);
+    anon(e3, 1, RW, W + 100 * PG);
+    write(e3, W + 100 * PG, "t");
+    fileMap(e3, "/fx", 8, PROT_READ, MAP_PRIVATE, 3);
+    expect(read(e3, W + PG).signal?.code).toBe("BUS_ADRERR");
+    expect(rss(e3.mm)).toBe("anon 1 file 1 shmem 0 swap 0");
+  });
+
+  it("MADV_GUARD_INSTALL gives an anonymous VMA an anon_vma, a file VMA none; gu does not keep anon_vmas apart", () => {
+    const e = env();
+    // MAP_NORESERVE: no VM_ACCOUNT, so the read-only neighbour below differs only in access bits and gu.
+    e.ok(sys_mmap(e.m, e.t, W, 2 * PG, RW, ANON | MAP_NORESERVE, -1, 0));
+    cachedFile(e, "/f", 4 * PG);
+    fileMap(e, "/f", 2, RW, MAP_PRIVATE, 0, W + 8 * PG);
+    e.ok(sys_madvise(e.m, e.t, W, PG, MADV_GUARD_INSTALL));
+    e.ok(sys_madvise(e.m, e.t, W + 8 * PG, PG, MADV_GUARD_INSTALL));
+    expect(e.mm.mm_mt.lookup(W)!.anon_vma).not.toBeNull();
+    expect(e.mm.mm_mt.lookup(W + 8 * PG)!.anon_vma).toBeNull();
+    // A read-only neighbour without "gu" takes the guarded VMA's anon_vma at its first fault:
+    // the flags differ only in access bits and in gu, which anon_vma_compatible() ignores.
+    e.ok(sys_mmap(e.m, e.t, W + 2 * PG, PG, PROT_READ, ANON | MAP_NORESERVE, -1, 0));
+    read(e, W + 2 * PG);
+    expect(e.mm.mm_mt.lookup(W + 2 * PG)!.anon_vma).toBe(e.mm.mm_mt.lookup(W)!.anon_vma);
+  });
+
+  it("a private write fault past EOF still gives the VMA an anon_vma (do_cow_fault prepares it first)", () => {
+    const e = env();
+    cachedFile(e, "/f", PG);
+    fileMap(e, "/f", 2, RW, MAP_PRIVATE);
+    expect(e.mm.mm_mt.lookup(W)!.anon_vma).toBeNull();
+    expect(write(e, W + PG, "x").signal?.code).toBe("BUS_ADRERR");
+    expect(e.mm.mm_mt.lookup(W)!.anon_vma).not.toBeNull();
+  });
+
+  it("shared anonymous memory grown by mremap faults past its object's size (SIGBUS)", () => {
+    const e = env();
+    e.ok(sys_mmap(e.m, e.t, W, 2 * PG, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+    e.ok(sys_mremap(e.m, e.t, W, 2 * PG, 4 * PG, 0, 0));
+    const r = write(e, W + PG, new Uint8Array(2 * PG).fill(1));
+    expect(r.signal).toEqual({ signo: "SIGBUS", code: "BUS_ADRERR", addr: W + 2 * PG });
+    expect(r.done).toBe(PG);
+  });
+
+  it("zapping a dirty PTE leaves the page-cache page dirty (shared memory read back shows it dirty)", () => {
+    const e = env();
+    e.ok(sys_mmap(e.m, e.t, W, 2 * PG, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+    // A read maps the shmem page writable (no write notification), so the store takes no fault:
+    // only the PTE knows the page was written.
+    read(e, W);
+    expect(write(e, W, "w").minor).toBe(0);
+    const pfn = pfnAt(e.mm, W);
+    expect(frame(e.m, pfn)).toBe("file ref2 map1");
+    e.ok(sys_madvise(e.m, e.t, W, 2 * PG, MADV_DONTNEED));
+    expect(frame(e.m, pfn)).toBe("file ref1 map0 dirty");
+  });
+
+  it("fork gives the child a PTE table wherever the parent has one over a copied VMA, entries or not", () => {
+    const e = env();
+    anon(e, 2);
+    write(e, W, "x");
+    e.ok(sys_madvise(e.m, e.t, W, 2 * PG, MADV_DONTNEED));
+    expect(e.mm.pgd.nr_ptes).toBe(1);
+    const c = do_fork(e.m, e.t, 0);
+    if (!c.ok) throw new Error("fork");
+    expect(c.value.mm!.pgd.nr_ptes).toBe(1);
+    expect(c.value.mm!.get_mm_rss()).toBe(0);
   });
 });
