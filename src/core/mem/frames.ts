@@ -182,13 +182,6 @@ export class FrameTable {
     return this.next;
   }
 
-  /** Allocated frames, for validation. */
-  *allocated(): IterableIterator<number> {
-    const freeSet = new Set<number>();
-    for (let i = 0; i < this.nfree; i++) freeSet.add(this.free[i]!);
-    for (let pfn = 1; pfn < this.next; pfn++) if (pfn !== this.zero_pfn && !freeSet.has(pfn)) yield pfn;
-  }
-
   /** Is pfn free (on the free list, or never handed out)? For validation. */
   isFree(pfn: number): boolean {
     if (pfn >= this.next || pfn <= 0) return true;

@@ -37,10 +37,7 @@ export const PTE_SWAP = 1 << 5;
 export const PTE_GUARD = 1 << 6;
 /** A hwpoison entry (MADV_HWPOISON): not present, faults with SIGBUS BUS_MCEERR_AR. */
 export const PTE_HWPOISON = 1 << 7;
-export const PTE_BITS = 0xff;
-
-/** The largest pfn an entry can hold (24 bits: 64 GiB of touched memory per machine). */
-export const PTE_PFN_MAX = 2 ** 24 - 1;
+/** Entries hold 24-bit pfns (64 GiB of touched memory per machine); FrameTable enforces it. */
 
 /** pte_pfn(): the frame (or swap slot) of an entry. */
 export function pte_pfn(pte: number): number {
@@ -93,11 +90,6 @@ export class PageTable {
   /** Does the PTE table covering vpn exist? */
   hasTable(vpn: number): boolean {
     return this.tables.has(Math.floor(vpn / PMD_PAGES));
-  }
-
-  /** PTE table indices (vpn / 512) that exist, in no particular order. */
-  tableKeys(): IterableIterator<number> {
-    return this.tables.keys();
   }
 
   /** The entry for vpn (0 when none). */
@@ -182,11 +174,6 @@ export class PageTable {
     const m = new Int32Array(cap * 2);
     m.set(this.meta);
     this.meta = m;
-  }
-
-  /** The key of block b, or -1 once it was released. */
-  blockKey(b: number): number {
-    return this.meta[b * 2]!;
   }
 
   /**
