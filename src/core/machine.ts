@@ -43,6 +43,11 @@ export class Machine {
   sink: EventSink | null = null;
   /** vm_committed_as: pages charged by VM_ACCOUNT mappings (Committed_AS). */
   vm_committed_as = 0;
+  /**
+   * Pages in vm_committed_as that no VMA accounts for: acct_stack_growth() charges every stack
+   * growth, but only VM_ACCOUNT VMAs give their pages back when unmapped (a kernel leak we keep).
+   */
+  vm_committed_unaccounted = 0;
   private nextPid = 1;
 
   /** alloc_pid(): pids are handed out in increasing order, so runs are reproducible. */

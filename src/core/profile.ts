@@ -28,6 +28,11 @@ export interface KernelProfile {
   fileThpAlign: boolean;
   /** fault_around_bytes (file read faults map this window of cached pages). */
   faultAroundBytes: number;
+  /**
+   * The backing device's read_ahead_kb: a major fault on a file mapping reads this much around
+   * the page (mmap read-around), or from the page on with MADV_SEQUENTIAL.
+   */
+  readAheadKb: number;
   /** kernel.randomize_va_space: 0 off, 1 stack/mmap/vdso, 2 also brk. */
   randomizeVaSpace: 0 | 1 | 2;
   /** stack_guard_gap, in pages. */
@@ -59,6 +64,7 @@ export const STOCK_PROFILE: Readonly<KernelProfile> = Object.freeze({
   shmemThpAlign: true,
   fileThpAlign: true,
   faultAroundBytes: 65536,
+  readAheadKb: 128,
   randomizeVaSpace: 2,
   stackGuardGapPages: 256,
   legacyVaLayout: false,

@@ -129,6 +129,7 @@ export function do_syscall(
 ): SysResult<number | Uint8Array> {
   const e = SYSCALLS[call];
   if (!e) throw new Error(`unknown call ${call}`);
+  task.assert_runnable();
   if (!m.sink || !task.mm) return e.run(m, task, args);
   const mm = task.mm;
   const pre = e.ranges(task, args, -1);

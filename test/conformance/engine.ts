@@ -4,6 +4,7 @@
  */
 import { errnoName } from "../../src/core/abi/errno.js";
 import { sys_close, sys_ftruncate, sys_open } from "../../src/core/fs/open.js";
+import { sys_pread, sys_pwrite } from "../../src/core/fs/read_write.js";
 import type { SysResult } from "../../src/core/lib/result.js";
 import { Machine } from "../../src/core/machine.js";
 import { access_vm } from "../../src/core/mm/access.js";
@@ -99,9 +100,31 @@ export function runOnEngine(
         break;
       case "file": {
         const inode = m.fs.create(`${workdir}/${a[1]}`, num(a[2]));
-        // Written and fsync'ed by the runner: every page cached and clean.
-        for (let i = 0; i < Math.ceil(inode.i_size / 4096); i++) add_to_page_cache(m, inode, i);
+        const fill = a[3] === undefined ? 0 : num(a[3]);
+        const step = a[4] === undefined ? 0 : num(a[4]);
+        // Written and fsync'ed by the runner: every page cached and clean, page i all FILL + i * STEP.
+        for (let i = 0; i < Math.ceil(inode.i_size / 4096); i++) {
+          const byte = (fill + i * step) & 0xff;
+          if (byte) inode.disk.set(i, new Uint8Array(Math.min(4096, inode.i_size - i * 4096)).fill(byte));
+          add_to_page_cache(m, inode, i);
+        }
         out.push("= 0");
+        break;
+      }
+      case "pread": {
+        const r = sys_pread(m, t, num(a[1]), Math.min(num(a[3]), 65536), num(a[2]));
+        out.push(
+          r.ok
+            ? `= ${r.value.length} ${fnv1a(r.value).toString(16).padStart(8, "0")}`
+            : `= -1 ${errnoName(r.errno)}`,
+        );
+        break;
+      }
+      case "pwrite": {
+        const len = Math.min(num(a[3]), 65536);
+        const data = new Uint8Array(len);
+        for (let i = 0; i < len; i++) data[i] = (num(a[4]) + i) & 0xff;
+        res(sys_pwrite(m, t, num(a[1]), data, num(a[2])));
         break;
       }
       case "open":
@@ -154,15 +177,25 @@ export function runOnEngine(
         );
         break;
       }
+      case "exec":
       case "read":
       case "write": {
-        const len = num(a[2]);
+        const exec = a[0] === "exec";
+        const len = exec ? 1 : num(a[2]);
         const write = a[0] === "write";
         const byte = write ? num(a[3]) : 0;
         const pattern = new Uint8Array(256);
         for (let i = 0; i < 256; i++) pattern[i] = (byte + i) & 0xff;
-        const r = access_vm(m, t, num(a[1]), len, write ? "write" : "read", write ? pattern : undefined);
-        const hash = fnv1a(write ? new Uint8Array() : r.data)
+        const r = access_vm(
+          m,
+          t,
+          num(a[1]),
+          len,
+          write ? "write" : exec ? "exec" : "read",
+          write ? pattern : undefined,
+        );
+        // An instruction fetch reads no bytes the runner could hash (it returns through the ret there).
+        const hash = fnv1a(write || exec ? new Uint8Array() : r.data)
           .toString(16)
           .padStart(8, "0");
         const tail = `${hash} ${r.minor} ${r.major}`;
@@ -196,7 +229,7 @@ export function runOnEngine(
       default:
         out.push(`! unknown call ${a[0]}`);
     }
-    validate_machine(m, [...new Set([...m.tasks.values()].flatMap((x) => (x.mm ? [x.mm] : [])))]);
+    validate_machine(m);
   }
   return { lines: out, m, t: first };
 }

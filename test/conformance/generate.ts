@@ -1,7 +1,15 @@
 /**
  * Seeded random traces. Most activity stays in a small window so that calls overlap, split and
  * merge a lot. Profiles: layout (valid calls that reshape the address space), errno (invalid inputs
- * of every kind the man pages list), mixed (both).
+ * of every kind the man pages list), fault (layout calls with loads, stores and instruction
+ * fetches between them, and file I/O through pread/pwrite), fork (the same over several processes
+ * that fork and exit), mixed (all of it, fewer accesses).
+ *
+ * Files: f0 (10 pages) and f1 (3 pages) hold a different byte in every page, so a wrong page reads
+ * wrong; fx (4 pages) is all 0xc3 (x86 `ret`). Instruction fetches ("exec") are only generated in
+ * the fault and fork profiles, where executable memory is only ever mapped from fx: nothing else
+ * gets PROT_EXEC there (mmap or mprotect), and fx is never writable while executable, so a fetch
+ * either faults or executes a ret.
  */
 import { Rng } from "../../src/core/lib/rng.js";
 import { WIN } from "./engine.js";
@@ -36,18 +44,29 @@ class Gen {
 const PROTS = [0, 1, 3, 3, 3, 5, 7, 1, 3];
 const MADV_LAYOUT = [0, 1, 2, 4, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 23, 22, 8, 3, 20, 102, 103, 24];
 
-function validCall(g: Gen): string {
+/**
+ * A call that is valid (or fails only for state reasons). With noExec (fault and fork profiles),
+ * only fx is mapped executable and mprotect never adds PROT_EXEC (see the header).
+ */
+function validCall(g: Gen, noExec = false): string {
   const k = g.int(0, 99);
+  const x = noExec ? 3 : 7;
+  if (noExec && k < 10) {
+    // fx: read-only fd 6, executable (or not), private or shared, offsets within and past its 4 pages.
+    const prot = g.pick([5, 5, 4, 1, 0]);
+    const fixed = g.chance(0.85) ? 0x10 : 0x100000;
+    return `mmap ${hex(g.page())} ${hex(g.pages(6))} ${prot} ${hex((g.chance(0.5) ? 1 : 2) | fixed)} 6 ${hex(g.int(0, 5) * PG)}`;
+  }
   if (k < 28) {
     const kind = g.int(0, 9);
-    const prot = g.pick(PROTS);
+    const prot = g.pick(PROTS) & x;
     const fixed = g.chance(0.85) ? 0x10 : 0x100000;
     const extra =
       (g.chance(0.15) ? 0x8000 : 0) | (g.chance(0.05) ? 0x4000 : 0) | (g.chance(0.04) ? 0x20000 : 0);
     if (kind < 6) return `mmap ${hex(g.page())} ${hex(g.pages())} ${prot} ${hex(0x22 | fixed | extra)} -1 0`;
     if (kind < 7) return `mmap ${hex(g.page())} ${hex(g.pages())} ${prot} ${hex(0x21 | fixed | extra)} -1 0`;
     if (kind < 8)
-      return `mmap ${hex(g.page())} ${hex(g.pages(4))} ${prot & 5} ${hex(0x22 | fixed | 0x100)} -1 0`;
+      return `mmap ${hex(g.page())} ${hex(g.pages(4))} ${prot & 5 & x} ${hex(0x22 | fixed | 0x100)} -1 0`;
     // File mappings: fd 3 = f0 rw, fd 4 = f0 ro, fd 5 = f1 rw; offsets within (and past) the files.
     const fd = g.pick([3, 3, 4, 5]);
     const shared = g.chance(0.5);
@@ -55,7 +74,7 @@ function validCall(g: Gen): string {
     return `mmap ${hex(g.page())} ${hex(g.pages())} ${p} ${hex((shared ? 1 : 2) | fixed | extra)} ${fd} ${hex(g.int(0, 12) * PG)}`;
   }
   if (k < 40) return `munmap ${hex(g.page())} ${hex(g.pages())}`;
-  if (k < 58) return `mprotect ${hex(g.page())} ${hex(g.pages(10))} ${g.pick(PROTS)}`;
+  if (k < 58) return `mprotect ${hex(g.page())} ${hex(g.pages(10))} ${g.pick(PROTS) & x}`;
   if (k < 66) {
     const a = g.page();
     const old = g.pages(4);
@@ -134,10 +153,36 @@ function invalidCall(g: Gen): string {
   }
 }
 
-/** Loads and stores over the window: they fault pages in (or signal), between layout calls. */
-function accessCall(g: Gen): string {
+/**
+ * Loads and stores over the window: they fault pages in (or signal), between layout calls. With
+ * exec (fault and fork profiles) also instruction fetches, and reads and writes of the files.
+ */
+function accessCall(g: Gen, exec = false): string {
   const a = g.page() + (g.chance(0.3) ? g.int(0, 4095) : 0);
   const len = g.pick([1, 8, 4096, 2 * PG, 3 * PG + 100, 6 * PG]);
+  if (exec) {
+    const k = g.int(0, 99);
+    if (k < 20) return `exec ${hex(a)}`;
+    if (k < 25) {
+      // fds 3 and 4: f0 (10 pages), 5: f1 (3 pages), 6: fx (4 pages). read(2) read-ahead is not
+      // modelled (the engine reads a missing page alone), so reads stay inside the pages the
+      // files start with, which are always cached; pages past them may be holes left by a
+      // growing pwrite. fx never grows: its reads may end past EOF.
+      const fd = g.pick([3, 4, 5, 6]);
+      const size = (fd === 5 ? 3 : fd === 6 ? 4 : 10) * PG;
+      const off = g.int(0, size - 1);
+      const len = g.pick([1, 100, 300, PG, 2 * PG]);
+      return `pread ${fd} ${hex(off)} ${hex(fd === 6 ? len : Math.min(len, size - off))}`;
+    }
+    if (k < 30) {
+      // Whole pages (growing f0 to 14 pages, f1 to 6) or a few bytes inside the first two pages;
+      // one page per call, so ext4 keeps order-0 folios. fd 4 is read-only (EBADF).
+      const fd = g.pick([3, 3, 5, 5, 4]);
+      if (g.chance(0.5))
+        return `pwrite ${fd} ${hex(g.int(0, fd === 5 ? 5 : 13) * PG)} ${hex(PG)} ${g.int(0, 255)}`;
+      return `pwrite ${fd} ${hex(g.int(0, 1) * PG + g.int(0, 3900))} ${hex(g.int(1, 196))} ${g.int(0, 255)}`;
+    }
+  }
   return g.chance(0.5) ? `read ${hex(a)} ${hex(len)}` : `write ${hex(a)} ${hex(len)} ${g.int(0, 255)}`;
 }
 
@@ -145,7 +190,15 @@ function accessCall(g: Gen): string {
 export function generateTrace(profile: Profile, seed: number, calls?: number): string[] {
   const g = new Gen(new Rng(`${profile}:${seed}`));
   const n = calls ?? g.int(40, 200);
-  const t = ["file f0 40960", "file f1 12288", "open f0 2", "open f0 0", "open f1 2"];
+  const t = [
+    "file f0 40960 17 1",
+    "file f1 12288 101 3",
+    "file fx 16384 195 0",
+    "open f0 2",
+    "open f0 0",
+    "open f1 2",
+    "open fx 0",
+  ];
   // Processes of the trace (vpid 1 is the runner itself); fork adds the next vpid.
   const live = [1];
   let next = 2;
@@ -174,7 +227,8 @@ export function generateTrace(profile: Profile, seed: number, calls?: number): s
       live.splice(live.indexOf(p), 1);
       continue;
     }
-    const call = access ? accessCall(g) : bad ? invalidCall(g) : validCall(g);
+    const faulty = profile === "fault" || profile === "fork";
+    const call = access ? accessCall(g, faulty) : bad ? invalidCall(g) : validCall(g, faulty);
     t.push(prefix + call);
     if (!call.startsWith("mincore")) t.push(`${prefix}maps`);
   }

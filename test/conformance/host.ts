@@ -3,7 +3,7 @@
  * on the real kernel, and detects the kernel profile the engine must use to be compared like for like.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +60,19 @@ export function runOnHost(host: Host, trace: string[]): { lines: string[]; workd
   return { lines: r.stdout.split("\n").filter((l) => l !== ""), workdir };
 }
 
+/** read_ahead_kb of the device holding `dir` (its backing_dev_info), or the stock 128. */
+function readAheadKb(dir: string): number {
+  const dev = statSync(dir).dev;
+  // glibc's gnu_dev_major/minor.
+  const major = ((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+  const minor = (dev & 0xff) | ((dev >>> 12) & ~0xff & 0xfffff);
+  try {
+    return Number(readFileSync(`/sys/class/bdi/${major}:${minor}/read_ahead_kb`, "utf8").trim());
+  } catch {
+    return 128;
+  }
+}
+
 function sysctl(name: string): number {
   return Number(readFileSync(`/proc/sys/${name.replaceAll(".", "/")}`, "utf8").trim());
 }
@@ -88,5 +101,6 @@ function detectProfile(host: Host): Partial<KernelProfile> {
     ramBytes: meminfoKb("MemTotal") * 1024,
     swapBytes: meminfoKb("SwapTotal") * 1024,
     randomizeVaSpace: 2,
+    readAheadKb: readAheadKb(host.dir),
   };
 }

@@ -3,8 +3,11 @@
  * one result line per call, in the format the engine side prints (test/conformance/trace.ts).
  *
  * Trace lines (numbers are decimal or 0x hex; negative values are two's complement):
- *   file NAME SIZE            create a regular file NAME (in the work dir) of SIZE bytes, written
- *                             (so every page is in the page cache) and fsync'ed (so they are clean)
+ *   file NAME SIZE [FILL STEP] create a regular file NAME (in the work dir) of SIZE bytes, written
+ *                             (so every page is in the page cache) and fsync'ed (so they are clean);
+ *                             every byte of page i is FILL + i * STEP (mod 256), zeros by default
+ *   pread FD OFF LEN          pread(2) into a buffer: "= N HASH" (FNV-1a of the N bytes read)
+ *   pwrite FD OFF LEN BYTE    pwrite(2) of BYTE+i (mod 256) at OFF+i: "= N"
  *   open NAME FLAGS           open(2) -> fd
  *   close FD | ftruncate FD LEN
  *   mmap ADDR LEN PROT FLAGS FD OFF | munmap ADDR LEN | mprotect ADDR LEN PROT
@@ -15,6 +18,9 @@
  *                             "= SIGNAME CODE 0xADDR HASH MINFLT MAJFLT" (HASH: FNV-1a of the bytes
  *                             read before it; fault counts are getrusage deltas)
  *   write ADDR LEN BYTE       store BYTE+i (mod 256) at ADDR+i; same result line
+ *   exec ADDR                 call ADDR (an instruction fetch there); the trace only does this where
+ *                             the byte is 0xc3 (ret), so a call that does not fault returns at once;
+ *                             same result line, with the hash of no bytes
  *   fork                      the process forks; prints "= VPID" (the child's virtual pid: 2, 3, ...)
  *   exit                      the process exits (never vpid 1)
  *   maps                      print the VMAs intersecting the window, as /proc/self/maps does
@@ -101,6 +107,23 @@ static void access_range(unsigned long addr, unsigned long len, int write, unsig
   else printf("= ok %08x %ld %ld\n", hash, mn, mj);
 }
 static char buf[1 << 16];
+static unsigned char iobuf[1 << 16];
+
+/* An instruction fetch at addr: a call that returns through the ret found there, or faults. */
+static void exec_at(unsigned long addr) {
+  volatile unsigned hash = 2166136261u;
+  got_sig = 0;
+  memset(&jb, 0, sizeof jb);
+  getrusage(RUSAGE_SELF, &ru1);
+  getrusage(RUSAGE_SELF, &ru0);
+  if (sigsetjmp(jb, 1) == 0) ((void (*)(void))addr)();
+  getrusage(RUSAGE_SELF, &ru1);
+  long mn = ru1.ru_minflt - ru0.ru_minflt, mj = ru1.ru_majflt - ru0.ru_majflt;
+  if (got_sig)
+    printf("= %s %s 0x%lx %08x %ld %ld\n", got_sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", code_name(got_sig, got_code),
+           got_addr, hash, mn, mj);
+  else printf("= ok %08x %ld %ld\n", hash, mn, mj);
+}
 static unsigned char vec[1 << 16];
 static char workdir[1024];
 
@@ -311,11 +334,12 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "file")) {
       int fd = open(a[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
       long left = snum(a[2]), r = fd < 0 ? -1 : 0;
-      memset(buf, 0, sizeof buf);
+      long fill = a[3] ? snum(a[3]) : 0, step = a[4] ? snum(a[4]) : 0;
       /* One page per write(): larger writes make ext4 create large folios, whose splitting
        * (e.g. by MADV_COLD) unmaps neighbouring pages; the engine models order-0 pages only. */
-      while (r == 0 && left > 0) {
+      for (long pg = 0; r == 0 && left > 0; pg++) {
         long chunk = left < 4096 ? left : 4096;
+        memset(buf, (int)((fill + pg * step) & 0xff), 4096);
         if (write(fd, buf, chunk) != chunk) r = -1;
         left -= chunk;
       }
@@ -352,7 +376,20 @@ int main(int argc, char **argv) {
         putchar('0' + (vec[i] & 1));
       }
       printf("\n");
-    } else if (!strcmp(c, "read")) access_range(num(a[1]), num(a[2]), 0, 0, 1);
+    } else if (!strcmp(c, "pread")) {
+      long n = pread((int)snum(a[1]), iobuf, num(a[3]) < sizeof iobuf ? num(a[3]) : sizeof iobuf, snum(a[2]));
+      if (n < 0) printf("= -1 %s\n", strerrorname_np(errno));
+      else {
+        unsigned hash = 2166136261u;
+        for (long i = 0; i < n; i++) hash = (hash ^ iobuf[i]) * 16777619u;
+        printf("= %ld %08x\n", n, hash);
+      }
+    } else if (!strcmp(c, "pwrite")) {
+      unsigned long len = num(a[3]) < sizeof iobuf ? num(a[3]) : sizeof iobuf;
+      for (unsigned long i = 0; i < len; i++) iobuf[i] = (unsigned char)(num(a[4]) + i);
+      result(pwrite((int)snum(a[1]), iobuf, len, snum(a[2])), 0);
+    } else if (!strcmp(c, "exec")) exec_at(num(a[1]));
+    else if (!strcmp(c, "read")) access_range(num(a[1]), num(a[2]), 0, 0, 1);
     else if (!strcmp(c, "write")) access_range(num(a[1]), num(a[2]), 1, (unsigned)num(a[3]), 1);
     else if (!strcmp(c, "maps")) print_maps(0);
     else if (!strcmp(c, "smaps")) print_maps(1);

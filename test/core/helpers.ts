@@ -13,9 +13,27 @@ import {
 } from "../../src/core/abi/mman.js";
 import type { SysResult } from "../../src/core/lib/result.js";
 import { Machine, type MachineOptions, type SpawnOptions } from "../../src/core/machine.js";
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_lazyfree } from "../../src/core/mem/frames.js";
 import { add_to_page_cache } from "../../src/core/mm/fault.js";
 import { sys_mmap } from "../../src/core/mm/mmap.js";
-import type { mm_struct } from "../../src/core/mm/types.js";
+import {
+  PTE_DIRTY,
+  PTE_GUARD,
+  PTE_HWPOISON,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_SWAP,
+  PTE_WRITE,
+  PTE_YOUNG,
+  pte_pfn,
+} from "../../src/core/mm/page_table.js";
+import {
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  type mm_struct,
+} from "../../src/core/mm/types.js";
 import { validate_machine, validate_mm } from "../../src/core/mm/validate.js";
 import { vmFlagMnemonics } from "../../src/core/mm/vm_flags.js";
 import type { KernelProfile } from "../../src/core/profile.js";
@@ -45,6 +63,8 @@ export interface Env {
   ok<T>(r: SysResult<T>): T;
   /** Expect failure with errno and validate that nothing broke. */
   fails(r: SysResult<unknown>, errno: number): void;
+  /** validate_machine()/validate_mm() now. */
+  check(): void;
 }
 
 export interface EnvOptions {
@@ -60,7 +80,7 @@ export function env(o: EnvOptions = {}): Env {
   const t = m.spawnEmpty(o.spawn);
   const mm = t.mm!;
   const check = () => {
-    validate_machine(m, [mm]);
+    validate_machine(m);
     validate_mm(m, mm, { checkMergeable: o.checkMergeable ?? true });
   };
   return {
@@ -80,6 +100,7 @@ export function env(o: EnvOptions = {}): Env {
       check();
       expect(r.ok ? "ok" : r.errno).toBe(errno);
     },
+    check,
   };
 }
 
@@ -128,7 +149,72 @@ export function fillTo(e: Env, n: number): void {
 }
 
 /** A regular file of `size` bytes whose page cache is warm (as after writing it). */
-export function cachedFile(e: Env, path: string, size: number): void {
+export function cachedFile(e: { m: Machine }, path: string, size: number): void {
   const inode = e.m.fs.create(path, size);
   for (let i = 0; i < Math.ceil(size / PG); i++) add_to_page_cache(e.m, inode, i);
 }
+
+/**
+ * The PTEs of n pages from addr, one string each: "none", "guard", "swap", "hwpoison", or the
+ * present bits as "pwdy" with "-" for a clear bit (present, writable, dirty, young), followed by
+ * " zero" for the shared zero page.
+ */
+export function ptes(mm: mm_struct, addr: number, n = 1): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const pte = mm.pgd.get(addr / PG + i);
+    if (pte === 0) out.push("none");
+    else if (pte & PTE_GUARD) out.push("guard");
+    else if (pte & PTE_SWAP) out.push("swap");
+    else if (pte & PTE_HWPOISON) out.push("hwpoison");
+    else {
+      const f = (bit: number, c: string) => (pte & bit ? c : "-");
+      out.push(
+        f(PTE_PRESENT, "p") +
+          f(PTE_WRITE, "w") +
+          f(PTE_DIRTY, "d") +
+          f(PTE_YOUNG, "y") +
+          (pte & PTE_SPECIAL ? " zero" : ""),
+      );
+    }
+  }
+  return out;
+}
+
+/** The frame a present PTE maps (throws when none is). */
+export function pfnAt(mm: mm_struct, addr: number): number {
+  const pte = mm.pgd.get(Math.floor(addr / PG));
+  if (!(pte & PTE_PRESENT)) throw new Error(`no page at ${addr.toString(16)}`);
+  return pte_pfn(pte);
+}
+
+/** A frame's state: "anon"/"file"/"zero", _refcount, mapcount, and the flags tests care about. */
+export function frame(m: Machine, pfn: number): string {
+  const f = m.frames;
+  if (pfn === f.zero_pfn) return "zero";
+  const fl = f.flags[pfn]!;
+  return [
+    fl & PG_anon ? "anon" : "file",
+    `ref${f._refcount[pfn]}`,
+    `map${f.mapcount[pfn]}`,
+    ...(fl & PG_anon_exclusive ? ["excl"] : []),
+    ...(fl & PG_dirty ? ["dirty"] : []),
+    ...(fl & PG_lazyfree ? ["lazyfree"] : []),
+  ].join(" ");
+}
+
+/** RSS counters as "anon file shmem swap" page counts. */
+export function rss(mm: mm_struct): string {
+  return `anon ${mm.rss_stat[MM_ANONPAGES]} file ${mm.rss_stat[MM_FILEPAGES]} shmem ${mm.rss_stat[MM_SHMEMPAGES]} swap ${mm.rss_stat[MM_SWAPENTS]}`;
+}
+
+/** A regular file of `pages` pages whose page i holds byte (tag + i) everywhere, on disk only. */
+export function fileOnDisk(m: Machine, path: string, pages: number, tag: number, size = pages * PG): void {
+  const inode = m.fs.create(path, size);
+  for (let i = 0; i < pages; i++)
+    inode.disk.set(i, new Uint8Array(Math.min(PG, size - i * PG)).fill((tag + i) & 0xff));
+}
+
+/** Text helpers for contents. */
+export const bytes = (s: string) => new TextEncoder().encode(s);
+export const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -68,4 +68,13 @@ export function truncate_inode(m: Machine, inode: Inode, size: number): void {
       m.frames.put_page(pfn);
     }
   }
+  // The file's bytes past the new end are gone, those of the partial last page included.
+  for (const idx of [...inode.disk.keys()]) if (idx >= first) inode.disk.delete(idx);
+  const tail = size % PAGE_SIZE;
+  if (tail) {
+    const last = Math.floor(size / PAGE_SIZE);
+    inode.disk.get(last)?.fill(0, tail);
+    const pfn = inode.i_pages.get(last);
+    if (pfn !== undefined) m.frames.zero(pfn, tail, PAGE_SIZE - tail);
+  }
 }

@@ -1,8 +1,10 @@
 /**
  * Physical page frames of one machine (struct page, reduced to what the simulation needs), kept in
- * typed arrays indexed by pfn so that millions of pages cost a few bytes each.
+ * typed arrays indexed by pfn so that millions of pages cost a few bytes each, and the bytes of
+ * the pages that hold any (PageContents).
  */
 import { invariant } from "../abi/ulong.js";
+import { PAGE, PageContents } from "./contents.js";
 
 /** Page flags (PG_*). */
 export const PG_anon = 1 << 0;
@@ -18,8 +20,8 @@ export const PG_thp = 1 << 8;
 /** PageAnonExclusive: only one mm maps this anonymous page (cleared when fork shares it). */
 export const PG_anon_exclusive = 1 << 9;
 
-/** What a frame belongs to: an anon_vma root id (anon) or an inode number (page cache). */
-export type FrameOwner = { kind: "anon"; anon_vma: number } | { kind: "file"; ino: number };
+/** The largest pfn a page-table entry can hold (see page_table.ts). */
+const PFN_MAX = 2 ** 24 - 1;
 
 export class FrameTable {
   private cap: number;
@@ -29,13 +31,15 @@ export class FrameTable {
   flags: Uint16Array;
   /** Page index in the file, or the virtual page number for anonymous pages (for the reverse map). */
   index: Float64Array;
-  /** Owner per frame (anon_vma id or inode): kept in a plain array, set once per allocation. */
-  owner: (FrameOwner | null)[];
   /**
-   * Page contents, only for frames that hold a non-zero byte: untouched and zero-filled pages cost
-   * nothing. A missing entry reads as 4096 zero bytes.
+   * page->mapping: the anon_vma root id for anonymous frames (PG_anon), else the inode number of
+   * the page cache holding the frame.
    */
-  data: (Uint8Array | undefined)[] = [];
+  mapping: Int32Array;
+  /** Where the frame's bytes are (a PageContents slot), 0 while it holds only zeros. */
+  content: Int32Array;
+  /** The bytes of frames that hold any: untouched and zero-filled pages cost nothing. */
+  readonly contents = new PageContents();
   private free: Int32Array;
   private nfree = 0;
   private next = 1; // pfn 0 is never handed out
@@ -43,13 +47,14 @@ export class FrameTable {
   nr_used = 0;
   readonly zero_pfn: number;
 
-  constructor(initial = 1024) {
+  constructor(initial = 64) {
     this.cap = initial;
     this._refcount = new Int32Array(initial);
     this.mapcount = new Int32Array(initial);
     this.flags = new Uint16Array(initial);
     this.index = new Float64Array(initial);
-    this.owner = [];
+    this.mapping = new Int32Array(initial);
+    this.content = new Int32Array(initial);
     this.free = new Int32Array(initial);
     this.zero_pfn = this.next++;
     this.flags[this.zero_pfn] = PG_zero;
@@ -58,6 +63,7 @@ export class FrameTable {
 
   private grow(): void {
     const cap = this.cap * 2;
+    invariant(cap <= 2 * (PFN_MAX + 1), "out of page frames");
     const r = new Int32Array(cap);
     r.set(this._refcount);
     this._refcount = r;
@@ -70,25 +76,32 @@ export class FrameTable {
     const ix = new Float64Array(cap);
     ix.set(this.index);
     this.index = ix;
+    const mp = new Int32Array(cap);
+    mp.set(this.mapping);
+    this.mapping = mp;
+    const c = new Int32Array(cap);
+    c.set(this.content);
+    this.content = c;
     const fr = new Int32Array(cap);
     fr.set(this.free);
     this.free = fr;
     this.cap = cap;
   }
 
-  /** alloc_page(): a frame with _refcount 1, not mapped. */
-  alloc(owner: FrameOwner, index: number, flags: number): number {
+  /** alloc_page(): a zero-filled frame with _refcount 1, not mapped. */
+  alloc(mapping: number, index: number, flags: number): number {
     let pfn: number;
     if (this.nfree > 0) pfn = this.free[--this.nfree]!;
     else {
       if (this.next >= this.cap) this.grow();
       pfn = this.next++;
+      invariant(pfn <= PFN_MAX, "out of page frames");
     }
     this._refcount[pfn] = 1;
     this.mapcount[pfn] = 0;
     this.flags[pfn] = flags;
     this.index[pfn] = index;
-    this.owner[pfn] = owner;
+    this.mapping[pfn] = mapping;
     this.nr_used++;
     return pfn;
   }
@@ -97,46 +110,81 @@ export class FrameTable {
     this._refcount[pfn]!++;
   }
 
-  /** put_page(): drop a reference; the frame is freed when none remain. */
+  /** put_page(): drop a reference; the frame (and its bytes) are freed when none remain. */
   put_page(pfn: number): void {
     if (pfn === this.zero_pfn) return;
     const r = --this._refcount[pfn]!;
-    invariant(r >= 0, `put_page on free frame ${pfn}`);
-    if (r === 0) {
-      invariant(this.mapcount[pfn] === 0, `freeing mapped frame ${pfn}`);
-      this.flags[pfn] = 0;
-      this.owner[pfn] = null;
-      this.data[pfn] = undefined;
-      if (this.nfree >= this.free.length) this.grow();
-      this.free[this.nfree++] = pfn;
-      this.nr_used--;
+    if (r === 0) this.free_frame(pfn);
+    else if (r < 0) invariant(false, `put_page on free frame ${pfn}`);
+  }
+
+  private free_frame(pfn: number): void {
+    invariant(this.mapcount[pfn] === 0, `freeing mapped frame ${pfn}`);
+    this.flags[pfn] = 0;
+    this.mapping[pfn] = 0;
+    const c = this.content[pfn]!;
+    if (c !== 0) {
+      this.contents.free(c);
+      this.content[pfn] = 0;
+    }
+    this.free[this.nfree++] = pfn;
+    this.nr_used--;
+  }
+
+  /** Bytes [off, off + n) of the frame into dst at dstOff. */
+  read(pfn: number, off: number, n: number, dst: Uint8Array, dstOff: number): void {
+    this.contents.read(this.content[pfn]!, off, n, dst, dstOff);
+  }
+
+  /**
+   * Store n bytes at page offset off: the repeating pattern `data` from its index `from` (a page
+   * that only ever receives zeros takes no storage).
+   */
+  write(pfn: number, off: number, n: number, data: Uint8Array, from = 0): void {
+    const c = this.content[pfn]!;
+    const nc = this.contents.write(c, off, n, data, from);
+    if (nc !== c) {
+      invariant(pfn !== this.zero_pfn, "write to the zero page");
+      this.content[pfn] = nc;
     }
   }
 
-  /** copy_user_highpage(): dst gets src's contents. */
+  /** Zero bytes [off, off + n) of the frame. */
+  zero(pfn: number, off: number, n: number): void {
+    this.contents.zero(this.content[pfn]!, off, n);
+  }
+
+  /** Set the frame's bytes to `bytes` (fewer than 4096: the rest reads zero). */
+  fill(pfn: number, bytes: Uint8Array | undefined): void {
+    this.zero(pfn, 0, PAGE);
+    if (bytes?.length) this.write(pfn, 0, bytes.length, bytes, 0);
+  }
+
+  /** copy_user_highpage(): dst (a new frame) gets src's contents. */
   copy(dst: number, src: number): void {
-    const d = this.data[src];
-    this.data[dst] = d ? d.slice() : undefined;
+    invariant(this.content[dst] === 0, `copy into frame ${dst}, which has contents`);
+    this.content[dst] = this.contents.copyOf(this.content[src]!);
   }
 
-  /** Writable contents of a frame (allocated on first write). */
+  /** A copy of the frame's 4096 bytes (views and tests). */
   bytes(pfn: number): Uint8Array {
-    let d = this.data[pfn];
-    if (!d) {
-      d = new Uint8Array(4096);
-      this.data[pfn] = d;
-    }
-    return d;
+    const out = new Uint8Array(PAGE);
+    this.read(pfn, 0, PAGE, out, 0);
+    return out;
   }
 
   isAnon(pfn: number): boolean {
     return (this.flags[pfn]! & PG_anon) !== 0;
   }
 
-  /** Allocated frames, for validation. */
-  *allocated(): IterableIterator<number> {
-    const freeSet = new Set<number>();
-    for (let i = 0; i < this.nfree; i++) freeSet.add(this.free[i]!);
-    for (let pfn = 1; pfn < this.next; pfn++) if (pfn !== this.zero_pfn && !freeSet.has(pfn)) yield pfn;
+  /** Frames ever handed out (pfns below this bound), for validation. */
+  get pfn_bound(): number {
+    return this.next;
+  }
+
+  /** Is pfn free (on the free list, or never handed out)? For validation. */
+  isFree(pfn: number): boolean {
+    if (pfn >= this.next || pfn <= 0) return true;
+    return pfn !== this.zero_pfn && this._refcount[pfn] === 0;
   }
 }

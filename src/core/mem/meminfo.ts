@@ -9,10 +9,10 @@
  * stacks. One memory zone is assumed (for the watermarks MemAvailable subtracts). LRU placement
  * follows the page flags (PG_active; mlocked pages are unevictable), so reclaim can move pages later.
  */
-import { PAGE_SIZE } from "../abi/mman.js";
+import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
 import { vm_commit_limit } from "../mm/accounting.js";
-import { PTE_PRESENT, PTE_SPECIAL, PTE_SWAP } from "../mm/page_table.js";
+import { PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pte_pfn } from "../mm/page_table.js";
 import type { mm_struct } from "../mm/types.js";
 import { VM_LOCKED } from "../mm/vm_flags.js";
 import { PG_active, PG_anon, PG_dirty, PG_swapbacked, PG_thp } from "./frames.js";
@@ -95,17 +95,18 @@ export function mem_state(m: Machine): MemState {
   let pagetable_bytes = 0;
   for (const mm of mms) {
     pagetable_bytes += mm.pgd.pgtables_bytes;
+    const ent = () => mm.pgd.ent;
     for (const v of mm.mm_mt) {
       if (!(v.vm_flags & VM_LOCKED)) continue;
-      mm.pgd.forEach(v.vm_start / PAGE_SIZE, v.vm_end / PAGE_SIZE, (_vpn, t, i) => {
-        const bits = t.bits[i]!;
-        if (bits & PTE_PRESENT && !(bits & PTE_SPECIAL)) locked.add(t.pfn[i]!);
+      mm.pgd.forEach(v.vm_start / PAGE_SIZE, v.vm_end / PAGE_SIZE, (_vpn, slot) => {
+        const pte = ent()[slot]!;
+        if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) locked.add(pte_pfn(pte));
       });
     }
-    for (const t of mm.pgd.ptes.values()) {
-      if (!t.used) continue;
-      for (let i = 0; i < t.bits.length; i++) if (t.bits[i]! & PTE_SWAP) swapSlots.add(t.pfn[i]!);
-    }
+    mm.pgd.forEach(0, TASK_SIZE / PAGE_SIZE, (_vpn, slot) => {
+      const pte = ent()[slot]!;
+      if (pte & PTE_SWAP) swapSlots.add(pte_pfn(pte));
+    });
   }
   const s: MemState = {
     totalram: m.totalram_pages,
@@ -133,7 +134,9 @@ export function mem_state(m: Machine): MemState {
     wmark_high: 0,
   };
   let used = 0;
-  for (const pfn of f.allocated()) {
+  for (let pfn = 1; pfn < f.pfn_bound; pfn++) {
+    // The zero page is part of the kernel image, not of the page allocator's memory.
+    if (f.isFree(pfn) || pfn === f.zero_pfn) continue;
     used++;
     const pf = f.flags[pfn]!;
     const anon = (pf & PG_anon) !== 0;

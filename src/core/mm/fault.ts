@@ -9,6 +9,7 @@ import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from "../mem/frames.js";
 import {
+  mk_pte,
   PTE_DIRTY,
   PTE_GUARD,
   PTE_HWPOISON,
@@ -17,10 +18,17 @@ import {
   PTE_WRITE,
   PTE_YOUNG,
   PTRS_PER_PTE,
-  type PteTable,
+  pte_pfn,
 } from "./page_table.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, type vm_area_struct } from "./types.js";
-import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "./vm_flags.js";
+import {
+  VM_ACCESS_FLAGS,
+  VM_IGNORE_MERGE,
+  VM_RAND_READ,
+  VM_SEQ_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from "./vm_flags.js";
 
 export const VM_FAULT_OK = 0;
 export const VM_FAULT_MAJOR = 1;
@@ -40,7 +48,13 @@ export interface FaultResult {
   mapped: number;
 }
 
-const ra_pages = 32; // default read-ahead window (128 KiB): a major fault reads around the page
+/** Fill in a fault's outcome (the caller may reuse one object for many faults). */
+function done(out: FaultResult, code: number, kind: FaultKind, mapped: number): FaultResult {
+  out.code = code;
+  out.kind = kind;
+  out.mapped = mapped;
+  return out;
+}
 
 /** linear_page_index(): the file (or anonymous) page index of addr in vma. */
 export function linear_page_index(vma: vm_area_struct, addr: number): number {
@@ -55,11 +69,16 @@ export function anon_vma_prepare(m: Machine, vma: vm_area_struct): void {
   vma.anon_vma_chain = [av];
 }
 
+/**
+ * anon_vma_compatible(): neighbours whose flags differ only in access bits or in the flags merging
+ * ignores (soft-dirty, the sticky guard flag "gu" since the sticky-flags series) may share an
+ * anon_vma (seen on this kernel: a VMA that had MADV_GUARD_INSTALL took its neighbour's).
+ */
 function anon_vma_compatible(a: vm_area_struct, b: vm_area_struct): boolean {
   return (
     a.vm_end === b.vm_start &&
     a.vm_file === b.vm_file &&
-    !((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) &&
+    !((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) &&
     b.vm_pgoff === a.vm_pgoff + (b.vm_start - a.vm_start) / PAGE_SIZE
   );
 }
@@ -87,22 +106,12 @@ function counterFor(vma: vm_area_struct, pfnIsAnon: boolean): number {
   return vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
-/** Install a PTE for pfn and account it (set_pte_at + mm counter + mapcount). */
-function set_pte(
-  mm: mm_struct,
-  m: Machine,
-  t: PteTable,
-  i: number,
-  pfn: number,
-  bits: number,
-  counter: number,
-) {
-  if (t.bits[i] === 0) t.used++;
-  t.pfn[i] = pfn;
-  t.bits[i] = bits;
+/** Install a PTE for pfn at vpn (over pte_none) and account it (set_pte_at + mm counter + mapcount). */
+function set_pte(m: Machine, mm: mm_struct, vpn: number, pfn: number, bits: number, counter: number) {
+  mm.pgd.setAt(vpn, mk_pte(pfn, bits));
   if (!(bits & PTE_SPECIAL)) {
     m.frames.mapcount[pfn]!++;
-    m.frames.get_page(pfn);
+    m.frames._refcount[pfn]!++;
     mm.rss_stat[counter]!++;
   }
 }
@@ -120,10 +129,13 @@ function find_get_page(
     // shmem allocates a zeroed page in its cache: no I/O, so a minor fault.
     return { pfn: add_to_page_cache(m, inode, index), major: false };
   }
-  // filemap_fault(): synchronous read-around of ra_pages centred on the page (none for MADV_RANDOM).
-  if (!(vma.vm_flags & VM_RAND_READ)) {
+  // do_sync_mmap_readahead(): none for MADV_RANDOM; from the page on for MADV_SEQUENTIAL; else
+  // read-around, ra_pages centred on the page. (The kernel's mmap_miss heuristic, which stops
+  // read-around for a file that misses much more than it hits, is not modelled.)
+  const ra_pages = Math.floor((m.profile.readAheadKb * 1024) / PAGE_SIZE);
+  if (!(vma.vm_flags & VM_RAND_READ) && ra_pages > 0) {
     const eof = Math.ceil(inode.i_size / PAGE_SIZE);
-    const start = Math.max(0, index - ra_pages / 2);
+    const start = vma.vm_flags & VM_SEQ_READ ? index : Math.max(0, index - Math.floor(ra_pages / 2));
     const end = Math.min(eof, start + ra_pages);
     for (let ix = start; ix < end; ix++) if (!inode.i_pages.has(ix)) add_to_page_cache(m, inode, ix);
   }
@@ -133,44 +145,49 @@ function find_get_page(
 
 /** A page-cache frame for index, filled from the file's contents. */
 export function add_to_page_cache(m: Machine, inode: Inode, index: number): number {
-  const pfn = m.frames.alloc(
-    { kind: "file", ino: inode.i_ino },
-    index,
-    inode.mmapKind === "shmem" ? PG_swapbacked : 0,
-  );
+  const pfn = m.frames.alloc(inode.i_ino, index, inode.mmapKind === "shmem" ? PG_swapbacked : 0);
   const d = inode.disk.get(index);
-  if (d) m.frames.data[pfn] = d.slice();
+  if (d) m.frames.fill(pfn, d);
   inode.i_pages.set(index, pfn);
   return pfn;
 }
 
 /** do_fault_around(): map the cached pages of the fault-around window that are not mapped yet. */
-function do_fault_around(
-  m: Machine,
-  mm: mm_struct,
-  vma: vm_area_struct,
-  addr: number,
-  t: PteTable,
-  inode: Inode,
-): number {
+function do_fault_around(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: number, inode: Inode): number {
   const nr_pages = Math.max(1, Math.floor(m.profile.faultAroundBytes / PAGE_SIZE));
   if (nr_pages <= 1) return 0;
   const pgoff = linear_page_index(vma, addr);
-  const pte_off = (addr / PAGE_SIZE) % PTRS_PER_PTE;
+  const vpn = addr / PAGE_SIZE;
+  const pte_off = vpn % PTRS_PER_PTE;
   const vma_off = pgoff - vma.vm_pgoff;
   const from_pte = Math.max(pte_off - (pte_off % nr_pages), pte_off - Math.min(pte_off, vma_off));
   const to_pte = Math.min(from_pte + nr_pages, PTRS_PER_PTE, pte_off + vma.nr_pages - vma_off) - 1;
   const eof = Math.ceil(inode.i_size / PAGE_SIZE);
   const counter = counterFor(vma, false);
+  const pgd = mm.pgd;
+  if (inode.mmapKind !== "shmem" && !pgd.hasTable(vpn)) {
+    // filemap_map_pages() installs a missing PTE table only when the first cached page of the
+    // window is not the file's last (a large mapping there could cross i_size); when it is, it
+    // finds no table and maps nothing (observed: a 4-page file mapped from page 3 of it, a read
+    // past EOF -> SIGBUS and Rss 0; from page 2 -> pages 2 and 3 mapped).
+    for (let i = from_pte; i <= to_pte; i++) {
+      const idx = pgoff + i - pte_off;
+      if (idx >= eof) break;
+      if (!inode.i_pages.has(idx)) continue;
+      if (idx === eof - 1) return 0;
+      break;
+    }
+  }
   let mapped = 0;
   for (let i = from_pte; i <= to_pte; i++) {
     const idx = pgoff + i - pte_off;
-    if (idx >= eof && inode.mmapKind !== "shmem") break;
-    if (t.bits[i] !== 0) continue;
+    if (idx >= eof) break;
+    const v = vpn - pte_off + i;
+    if (pgd.get(v) !== 0) continue;
     const pfn = inode.i_pages.get(idx);
     if (pfn === undefined) continue;
     // Mapped read-only: a later write takes a (write-protect) fault, even for shared mappings.
-    set_pte(mm, m, t, i, pfn, filePteBits(vma), counter);
+    set_pte(m, mm, v, pfn, filePteBits(vma), counter);
     mapped++;
   }
   return mapped;
@@ -178,7 +195,8 @@ function do_fault_around(
 
 /**
  * handle_mm_fault(): fault in the page at addr (page aligned, inside vma) for read or write.
- * Counts the fault on `task` (min_flt / maj_flt) unless it fails with a signal.
+ * The outcome is written into `out` (reused by callers that fault many pages) and returned; the
+ * caller counts it (min_flt / maj_flt) unless it failed with a signal.
  */
 export function handle_mm_fault(
   m: Machine,
@@ -186,65 +204,72 @@ export function handle_mm_fault(
   vma: vm_area_struct,
   addr: number,
   write: boolean,
+  out: FaultResult = { code: 0, kind: "none", mapped: 0 },
 ): FaultResult {
   const vpn = addr / PAGE_SIZE;
-  const t = mm.pgd.tableAlloc(vpn);
-  const i = vpn % PTRS_PER_PTE;
-  const bits = t.bits[i]!;
-  if (bits & PTE_GUARD) return { code: VM_FAULT_SIGSEGV, kind: "none", mapped: 0 };
-  if (bits & PTE_HWPOISON) return { code: VM_FAULT_HWPOISON, kind: "none", mapped: 0 };
+  const pte = mm.pgd.get(vpn);
+  const bits = pte & 0xff;
+  if (bits & PTE_GUARD) return done(out, VM_FAULT_SIGSEGV, "none", 0);
+  if (bits & PTE_HWPOISON) return done(out, VM_FAULT_HWPOISON, "none", 0);
 
   if (bits & PTE_PRESENT) {
     if (!write || bits & PTE_WRITE) {
       // Spurious: already satisfied (another path mapped it). Mark young.
-      t.bits[i] = bits | PTE_YOUNG;
-      return { code: VM_FAULT_OK, kind: "none", mapped: 0 };
+      mm.pgd.setAt(vpn, pte | PTE_YOUNG);
+      return done(out, VM_FAULT_OK, "none", 0);
     }
-    return do_wp_page(m, mm, vma, addr, t, i);
+    return do_wp_page(m, mm, vma, addr, pte, out);
   }
 
   const inode = vma.vm_file?.inode;
-  if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, t, i, addr, write);
+  if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, addr, write, out);
 
   const index = linear_page_index(vma, addr);
-  const beyond_eof = inode.mmapKind !== "shmem" && index >= Math.ceil(inode.i_size / PAGE_SIZE);
+  // Wholly past the end of the file: SIGBUS, for shmem too (a shared anonymous mapping grown by
+  // mremap faults past its object's size: observed).
+  const beyond_eof = index >= Math.ceil(inode.i_size / PAGE_SIZE);
   const shared = (vma.vm_flags & VM_SHARED) !== 0;
+  // The PTE table comes with the first entry installed: a fault that maps nothing (SIGBUS) leaves
+  // none behind (do_fault frees its preallocated table).
   if (!write) {
     // do_read_fault(): fault-around first (even when the page itself is past EOF); it may map the page.
-    let mapped = do_fault_around(m, mm, vma, addr, t, inode);
-    if (beyond_eof) return { code: VM_FAULT_SIGBUS, kind: "none", mapped };
+    let mapped = do_fault_around(m, mm, vma, addr, inode);
+    if (beyond_eof) return done(out, VM_FAULT_SIGBUS, "none", mapped);
     const kind = inode.mmapKind === "shmem" ? "shmem" : "file";
-    if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_OK, kind, mapped };
+    if (mm.pgd.get(vpn) & PTE_PRESENT) return done(out, VM_FAULT_OK, kind, mapped);
     const { pfn, major } = find_get_page(m, inode, index, vma);
     if (major) {
       // The I/O drops the lock and the fault is retried (counted once, as major): the retry's
       // fault-around maps the page together with the neighbours read-around brought in.
-      mapped += do_fault_around(m, mm, vma, addr, t, inode);
-      if (t.bits[i]! & PTE_PRESENT) return { code: VM_FAULT_MAJOR, kind, mapped };
+      mapped += do_fault_around(m, mm, vma, addr, inode);
+      if (mm.pgd.get(vpn) & PTE_PRESENT) return done(out, VM_FAULT_MAJOR, kind, mapped);
     }
-    set_pte(mm, m, t, i, pfn, filePteBits(vma), counterFor(vma, false));
+    set_pte(m, mm, vpn, pfn, filePteBits(vma), counterFor(vma, false));
     mapped++;
-    return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped };
+    return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped);
   }
-  if (beyond_eof) return { code: VM_FAULT_SIGBUS, kind: "none", mapped: 0 };
+  // do_cow_fault() prepares the anon_vma before it asks the file for the page, so a private write
+  // fault past EOF leaves the VMA with one (observed: its fork child then refuses merges).
+  if (!shared) anon_vma_prepare(m, vma);
+  if (beyond_eof) return done(out, VM_FAULT_SIGBUS, "none", 0);
   const { pfn, major } = find_get_page(m, inode, index, vma);
   if (shared) {
     // do_shared_fault(): the page-cache page itself, writable and dirty.
     m.frames.flags[pfn]! |= PG_dirty;
-    set_pte(mm, m, t, i, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
-    return {
-      code: major ? VM_FAULT_MAJOR : VM_FAULT_OK,
-      kind: inode.mmapKind === "shmem" ? "shmem" : "shared",
-      mapped: 1,
-    };
+    set_pte(m, mm, vpn, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
+    return done(
+      out,
+      major ? VM_FAULT_MAJOR : VM_FAULT_OK,
+      inode.mmapKind === "shmem" ? "shmem" : "shared",
+      1,
+    );
   }
   // do_cow_fault(): a private copy of the file page.
-  anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
   m.frames.copy(np, pfn);
-  set_pte(mm, m, t, i, np, anonPteBits(vma), MM_ANONPAGES);
+  set_pte(m, mm, vpn, np, anonPteBits(vma), MM_ANONPAGES);
   m.frames.put_page(np);
-  return { code: major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind: "cow", mapped: 1 };
+  return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, "cow", 1);
 }
 
 /**
@@ -272,7 +297,7 @@ function anonPteBits(vma: vm_area_struct): number {
 /** A new anonymous page: clean until a PTE maps it dirty (smaps counts PTE or page dirtiness). */
 function alloc_anon(m: Machine, vma: vm_area_struct, addr: number): number {
   return m.frames.alloc(
-    { kind: "anon", anon_vma: vma.anon_vma!.root.id },
+    vma.anon_vma!.root.id,
     linear_page_index(vma, addr),
     PG_anon | PG_swapbacked | PG_anon_exclusive,
   );
@@ -283,20 +308,22 @@ function do_anonymous_page(
   m: Machine,
   mm: mm_struct,
   vma: vm_area_struct,
-  t: PteTable,
-  i: number,
   addr: number,
   write: boolean,
+  out: FaultResult,
 ): FaultResult {
+  const vpn = addr / PAGE_SIZE;
   if (!write && m.profile.zeroPage) {
-    set_pte(mm, m, t, i, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
-    return { code: VM_FAULT_OK, kind: "zero", mapped: 1 };
+    set_pte(m, mm, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
+    return done(out, VM_FAULT_OK, "zero", 1);
   }
   anon_vma_prepare(m, vma);
   const pfn = alloc_anon(m, vma, addr);
-  set_pte(mm, m, t, i, pfn, anonPteBits(vma), MM_ANONPAGES);
-  m.frames.put_page(pfn); // the PTE holds the only reference
-  return { code: VM_FAULT_OK, kind: "anon", mapped: 1 };
+  // The PTE takes over the allocation's reference.
+  mm.pgd.setAt(vpn, mk_pte(pfn, anonPteBits(vma)));
+  m.frames.mapcount[pfn] = 1;
+  mm.rss_stat[MM_ANONPAGES]!++;
+  return done(out, VM_FAULT_OK, "anon", 1);
 }
 
 /** do_wp_page(): a write to a present, write-protected PTE: reuse an exclusive anon page, else copy. */
@@ -305,36 +332,37 @@ function do_wp_page(
   mm: mm_struct,
   vma: vm_area_struct,
   addr: number,
-  t: PteTable,
-  i: number,
+  pte: number,
+  out: FaultResult,
 ): FaultResult {
-  const pfn = t.pfn[i]!;
-  const bits = t.bits[i]!;
+  const vpn = addr / PAGE_SIZE;
+  const pfn = pte_pfn(pte);
+  const bits = pte & 0xff;
   const f = m.frames;
   if (vma.vm_flags & VM_SHARED && !(bits & PTE_SPECIAL)) {
     // Shared mapping: page_mkwrite, then the same page becomes writable and dirty.
     f.flags[pfn]! |= PG_dirty;
-    t.bits[i] = bits | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
-    return { code: VM_FAULT_OK, kind: "shared", mapped: 0 };
+    mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+    return done(out, VM_FAULT_OK, "shared", 0);
   }
   if (!(bits & PTE_SPECIAL) && f.isAnon(pfn) && f._refcount[pfn] === 1 && f.mapcount[pfn] === 1) {
     // wp_page_reuse(): the last user of a COW page takes it back exclusively.
     f.flags[pfn]! |= PG_anon_exclusive;
-    t.bits[i] = bits | PTE_WRITE | PTE_DIRTY | PTE_YOUNG;
-    return { code: VM_FAULT_OK, kind: "reuse", mapped: 0 };
+    mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
+    return done(out, VM_FAULT_OK, "reuse", 0);
   }
   // wp_page_copy(): a new anonymous page replaces the old mapping.
   anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
-  if (!(bits & PTE_SPECIAL)) f.copy(np, pfn);
   if (!(bits & PTE_SPECIAL)) {
+    f.copy(np, pfn);
     mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : counterFor(vma, false)]!--;
     f.mapcount[pfn]!--;
     f.put_page(pfn);
   }
-  t.bits[i] = 0;
-  t.used--;
-  set_pte(mm, m, t, i, np, anonPteBits(vma) | PTE_DIRTY, MM_ANONPAGES);
-  f.put_page(np);
-  return { code: VM_FAULT_OK, kind: "cow", mapped: 0 };
+  // The new entry replaces the old one in place (the PTE never goes through none).
+  mm.pgd.setAt(vpn, mk_pte(np, anonPteBits(vma) | PTE_DIRTY));
+  f.mapcount[np]!++;
+  mm.rss_stat[MM_ANONPAGES]!++;
+  return done(out, VM_FAULT_OK, "cow", 0);
 }

@@ -9,6 +9,7 @@ import type { Machine } from "../machine.js";
 import { PG_dirty, PG_referenced } from "../mem/frames.js";
 import type { task_struct } from "../task/task.js";
 import {
+  type FaultResult,
   handle_mm_fault,
   VM_FAULT_HWPOISON,
   VM_FAULT_MAJOR,
@@ -16,7 +17,7 @@ import {
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
 } from "./fault.js";
-import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from "./page_table.js";
+import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pte_pfn } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
 import {
   VM_ACCESS_FLAGS,
@@ -58,16 +59,12 @@ function check_vma_flags(vma: vm_area_struct, gup_flags: number): boolean {
  * for writing is marked dirty (unless its PTE already is), as GUP's touch does.
  */
 function follow_page(m: Machine, mm: mm_struct, addr: number, write: boolean): boolean {
-  const vpn = addr / PAGE_SIZE;
-  const t = mm.pgd.table(vpn);
-  if (!t) return false;
-  const i = vpn % 512;
-  const bits = t.bits[i]!;
-  if (!(bits & PTE_PRESENT) || (write && !(bits & PTE_WRITE))) return false;
-  if (!(bits & PTE_SPECIAL)) {
+  const pte = mm.pgd.get(addr / PAGE_SIZE);
+  if (!(pte & PTE_PRESENT) || (write && !(pte & PTE_WRITE))) return false;
+  if (!(pte & PTE_SPECIAL)) {
     const f = m.frames;
-    const pfn = t.pfn[i]!;
-    if (write && !(bits & PTE_DIRTY)) f.flags[pfn]! |= PG_dirty;
+    const pfn = pte_pfn(pte);
+    if (write && !(pte & PTE_DIRTY)) f.flags[pfn]! |= PG_dirty;
     f.flags[pfn]! |= PG_referenced;
   }
   return true;
@@ -88,10 +85,11 @@ function get_user_pages_vma(
 ): number {
   if (!check_vma_flags(vma, gup_flags)) return -EFAULT;
   const write = (gup_flags & FOLL_WRITE) !== 0;
+  const r: FaultResult = { code: 0, kind: "none", mapped: 0 };
   let done = 0;
   for (let addr = start; addr < end; addr += PAGE_SIZE) {
     if (!follow_page(m, mm, addr, write)) {
-      const r = handle_mm_fault(m, mm, vma, addr, write);
+      handle_mm_fault(m, mm, vma, addr, write, r);
       if (r.code & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON)) return done ? done : -EFAULT;
       if (r.code & VM_FAULT_OOM) return done ? done : -ENOMEM;
       if (r.code & VM_FAULT_MAJOR) task.maj_flt++;

@@ -36,6 +36,7 @@ import {
   PMD_SIZE,
 } from "../abi/mman.js";
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
+import { writeback_page } from "../fs/read_write.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import {
@@ -51,6 +52,7 @@ import type { task_struct } from "../task/task.js";
 import { add_to_page_cache, anon_vma_prepare, linear_page_index } from "./fault.js";
 import { faultin_page_range, populate_vma_page_range } from "./gup.js";
 import {
+  mk_pte,
   PTE_DIRTY,
   PTE_GUARD,
   PTE_HWPOISON,
@@ -58,9 +60,15 @@ import {
   PTE_SPECIAL,
   PTE_WRITE,
   PTE_YOUNG,
-  PTRS_PER_PTE,
+  pte_pfn,
 } from "./page_table.js";
-import { MM_ANONPAGES, MMF_DISABLE_THP, type mm_struct, type vm_area_struct } from "./types.js";
+import {
+  MM_ANONPAGES,
+  MMF_DISABLE_THP,
+  type mm_struct,
+  type vm_area_struct,
+  vma_is_anonymous,
+} from "./types.js";
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -229,8 +237,10 @@ function madvise_vma_behavior(
     case MADV_GUARD_INSTALL:
       if (vma.vm_flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return done(-EINVAL);
       vma.vm_flags |= VM_MAYBE_GUARD;
-      // Page tables now hold markers: the VMA gets an anon_vma so that fork copies them (observed).
-      anon_vma_prepare(m, vma);
+      // Page tables now hold markers. An anonymous VMA gets an anon_vma for them (observed: a fork
+      // child's neighbour does not merge with it); a file VMA gets none (its child's neighbour
+      // merges) - fork copies the markers because of "gu" either way.
+      if (vma_is_anonymous(vma)) anon_vma_prepare(m, vma);
       zap_page_range(m, mm, vma, start, end, false);
       set_guards(mm, start, end, true);
       return done(0);
@@ -317,14 +327,15 @@ function madvise_vma_behavior(
  */
 function madvise_free(m: Machine, mm: mm_struct, start: number, end: number): void {
   const f = m.frames;
-  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
-    const bits = t.bits[i]!;
-    if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
-    const pfn = t.pfn[i]!;
+  const pgd = mm.pgd;
+  pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, slot) => {
+    const pte = pgd.ent[slot]!;
+    if (!(pte & PTE_PRESENT) || pte & PTE_SPECIAL) return;
+    const pfn = pte_pfn(pte);
     if (!f.isAnon(pfn)) return;
     if (f.mapcount[pfn] === 1) f.flags[pfn]! &= ~PG_dirty;
     f.flags[pfn] = (f.flags[pfn]! & ~PG_referenced) | PG_lazyfree;
-    t.bits[i] = bits & ~(PTE_DIRTY | PTE_YOUNG);
+    pgd.ent[slot] = pte & ~(PTE_DIRTY | PTE_YOUNG);
   });
 }
 
@@ -347,11 +358,12 @@ function madvise_cold_or_pageout(
   const file = vma.vm_file;
   const fileOk =
     !!file && vma.vm_ops !== "anonymous" && file.writable && file.inode.mmapKind === "page_cache";
-  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (vpn, t, i) => {
-    const bits = t.bits[i]!;
+  const pgd = mm.pgd;
+  pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (vpn, slot) => {
+    const bits = pgd.ent[slot]!;
     if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
-    const pfn = t.pfn[i]!;
-    t.bits[i] = bits & ~PTE_YOUNG;
+    const pfn = pte_pfn(bits);
+    pgd.ent[slot] = bits & ~PTE_YOUNG;
     f.flags[pfn]! &= ~PG_referenced;
     if (!pageout || f.mapcount[pfn] !== 1) return;
     if (f.isAnon(pfn)) {
@@ -361,9 +373,9 @@ function madvise_cold_or_pageout(
   });
   for (const vpn of victims) {
     const addr = vpn * PAGE_SIZE;
-    const t = mm.pgd.table(vpn)!;
-    const pfn = t.pfn[vpn % PTRS_PER_PTE]!;
-    const wasDirty = (t.bits[vpn % PTRS_PER_PTE]! & PTE_DIRTY) !== 0 || (f.flags[pfn]! & PG_dirty) !== 0;
+    const pte = mm.pgd.get(vpn);
+    const pfn = pte_pfn(pte);
+    const wasDirty = (pte & PTE_DIRTY) !== 0 || (f.flags[pfn]! & PG_dirty) !== 0;
     const anon = f.isAnon(pfn);
     zap_page_range(m, mm, vma, addr, addr + PAGE_SIZE, false);
     if (anon) continue;
@@ -371,7 +383,7 @@ function madvise_cold_or_pageout(
     const idx = linear_page_index(vma, addr);
     if (wasDirty) {
       // Written back: clean, still cached.
-      f.flags[pfn]! &= ~PG_dirty;
+      writeback_page(m, inode, idx, pfn);
     } else if (inode.i_pages.get(idx) === pfn && f.mapcount[pfn] === 0) {
       inode.i_pages.delete(idx);
       f.put_page(pfn);
@@ -402,6 +414,8 @@ function madvise_remove(m: Machine, vma: vm_area_struct, start: number, end: num
       inode.i_pages.delete(idx);
       m.frames.put_page(pfn);
     }
+    // The hole reads as zeros from now on.
+    inode.disk.delete(idx);
   }
   return 0;
 }
@@ -439,8 +453,9 @@ function madvise_collapse(
   let result = 0;
   for (let b = hstart; b + PMD_SIZE <= hend; b += PMD_SIZE) {
     let present = 0;
-    mm.pgd.forEach(b / PAGE_SIZE, (b + PMD_SIZE) / PAGE_SIZE, (_vpn, t, i) => {
-      if (t.bits[i]! & PTE_PRESENT && !(t.bits[i]! & PTE_SPECIAL)) present++;
+    mm.pgd.forEach(b / PAGE_SIZE, (b + PMD_SIZE) / PAGE_SIZE, (_vpn, slot) => {
+      const pte = mm.pgd.ent[slot]!;
+      if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) present++;
     });
     if (present === 0) {
       result = -EINVAL;
@@ -450,22 +465,21 @@ function madvise_collapse(
     const f = m.frames;
     for (let addr = b; addr < b + PMD_SIZE; addr += PAGE_SIZE) {
       const vpn = addr / PAGE_SIZE;
-      const t = mm.pgd.tableAlloc(vpn);
-      const i = vpn % PTRS_PER_PTE;
-      const bits = t.bits[i]!;
-      if (bits & PTE_PRESENT && !(bits & PTE_SPECIAL)) {
-        f.flags[t.pfn[i]!]! |= PG_thp;
+      const pte = mm.pgd.get(vpn);
+      if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) {
+        f.flags[pte_pfn(pte)]! |= PG_thp;
         continue;
       }
-      if (bits & (PTE_GUARD | PTE_HWPOISON)) continue;
+      if (pte & (PTE_GUARD | PTE_HWPOISON)) continue;
       const pfn = f.alloc(
-        { kind: "anon", anon_vma: vma.anon_vma!.root.id },
+        vma.anon_vma!.root.id,
         linear_page_index(vma, addr),
         PG_anon | PG_swapbacked | PG_thp | PG_anon_exclusive,
       );
-      if (bits === 0) t.used++;
-      t.pfn[i] = pfn;
-      t.bits[i] = PTE_PRESENT | PTE_YOUNG | (vma.vm_flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0);
+      mm.pgd.setAt(
+        vpn,
+        mk_pte(pfn, PTE_PRESENT | PTE_YOUNG | (vma.vm_flags & VM_WRITE ? PTE_WRITE | PTE_DIRTY : 0)),
+      );
       f.mapcount[pfn] = 1;
       mm.rss_stat[MM_ANONPAGES]!++;
     }
@@ -490,21 +504,8 @@ function thp_collapse_allowed(mm: mm_struct, vma: vm_area_struct): boolean {
 function set_guards(mm: mm_struct, start: number, end: number, install: boolean): void {
   for (let vpn = start / PAGE_SIZE; vpn < end / PAGE_SIZE; vpn++) {
     if (install) {
-      const t = mm.pgd.tableAlloc(vpn);
-      const i = vpn % PTRS_PER_PTE;
-      if (t.bits[i] === 0) {
-        t.used++;
-        t.bits[i] = PTE_GUARD;
-      }
-    } else {
-      const t = mm.pgd.table(vpn);
-      if (!t) continue;
-      const i = vpn % PTRS_PER_PTE;
-      if (t.bits[i] === PTE_GUARD) {
-        t.bits[i] = 0;
-        t.used--;
-      }
-    }
+      if (mm.pgd.get(vpn) === 0) mm.pgd.setAt(vpn, PTE_GUARD);
+    } else if (mm.pgd.get(vpn) === PTE_GUARD) mm.pgd.setAt(vpn, 0);
   }
 }
 
@@ -528,10 +529,7 @@ function madvise_inject_error(
     if (behavior === MADV_HWPOISON) {
       zap_page_range(m, mm, vma, addr, addr + PAGE_SIZE, false);
       const vpn = addr / PAGE_SIZE;
-      const t = mm.pgd.tableAlloc(vpn);
-      const i = vpn % PTRS_PER_PTE;
-      if (t.bits[i] === 0) t.used++;
-      t.bits[i] = PTE_HWPOISON;
+      mm.pgd.setAt(vpn, PTE_HWPOISON);
     }
   }
   return ok(0);

@@ -8,7 +8,7 @@ import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import { assertUlong, offsetInPage } from "../abi/ulong.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { task_struct } from "../task/task.js";
-import { PTE_GUARD, PTE_HWPOISON, PTE_PRESENT, PTE_SWAP, PTRS_PER_PTE } from "./page_table.js";
+import { PTE_GUARD, PTE_HWPOISON, PTE_PRESENT, PTE_SWAP } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
 import { vma_lookup } from "./vma.js";
 
@@ -74,8 +74,7 @@ function mincore_vma(
   const vpn0 = addr / PAGE_SIZE;
   for (let k = 0; k < n; k++) {
     const vpn = vpn0 + k;
-    const t = mm.pgd.table(vpn);
-    const bits = t ? t.bits[vpn % PTRS_PER_PTE]! : 0;
+    const bits = mm.pgd.get(vpn) & 0xff;
     let v = 0;
     if (bits & PTE_PRESENT || bits & PTE_HWPOISON) v = 1;
     else if (bits & PTE_SWAP)

@@ -171,20 +171,21 @@ function change_protection(
   const writable = (newflags & VM_WRITE) !== 0;
   const shared = (newflags & VM_SHARED) !== 0;
   const f = m.frames;
-  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
-    const bits = t.bits[i]!;
+  const pgd = mm.pgd;
+  pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, slot) => {
+    const bits = pgd.ent[slot]!;
     if (!(bits & PTE_PRESENT)) return;
     if (!writable) {
-      t.bits[i] = bits & ~PTE_WRITE;
+      pgd.ent[slot] = bits & ~PTE_WRITE;
       return;
     }
     if (bits & (PTE_WRITE | PTE_SPECIAL)) return;
-    const pfn = t.pfn[i]!;
+    const pfn = bits >>> 8;
     // Shared: vm_page_prot is writable unless the file wants write notification, in which case
     // only dirty PTEs may skip the fault. Private: exclusive anonymous pages.
     const upgrade = shared
       ? !vma_wants_writenotify(vma) || (bits & PTE_DIRTY) !== 0
       : (f.flags[pfn]! & PG_anon_exclusive) !== 0;
-    if (upgrade) t.bits[i] = bits | PTE_WRITE;
+    if (upgrade) pgd.ent[slot] = bits | PTE_WRITE;
   });
 }

@@ -27,7 +27,6 @@ import {
 import { __mm_populate } from "./gup.js";
 import { do_munmap, do_vmi_munmap } from "./mmap.js";
 import { get_unmapped_area } from "./mmap_layout.js";
-import { PTRS_PER_PTE } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
 import {
   VM_ACCOUNT,
@@ -374,23 +373,15 @@ function copy_vma(
 /** move_page_tables(): PTEs move with their pages; nothing is copied or refaulted. */
 function move_page_tables(mm: mm_struct, old_addr: number, new_addr: number, len: number): void {
   if (len === 0) return;
-  const entries: [number, number, number][] = [];
+  const moved: number[] = [];
   const oldVpn = old_addr / PAGE_SIZE;
-  mm.pgd.forEach(oldVpn, oldVpn + len / PAGE_SIZE, (vpn, t, i) => {
-    entries.push([vpn - oldVpn, t.pfn[i]!, t.bits[i]!]);
-    t.bits[i] = 0;
-    t.pfn[i] = 0;
-    t.used--;
+  const pgd = mm.pgd;
+  pgd.forEach(oldVpn, oldVpn + len / PAGE_SIZE, (vpn, slot) => {
+    moved.push(vpn - oldVpn, pgd.ent[slot]!);
+    pgd.set(slot, 0);
   });
   const newVpn = new_addr / PAGE_SIZE;
-  for (const [off, pfn, bits] of entries) {
-    const vpn = newVpn + off;
-    const t = mm.pgd.tableAlloc(vpn);
-    const i = vpn % PTRS_PER_PTE;
-    if (t.bits[i] === 0) t.used++;
-    t.pfn[i] = pfn;
-    t.bits[i] = bits;
-  }
+  for (let k = 0; k < moved.length; k += 2) pgd.setAt(newVpn + moved[k]!, moved[k + 1]!);
 }
 
 /** remap_move(): MREMAP_FIXED without resize moves every VMA of the range, keeping the gaps. */

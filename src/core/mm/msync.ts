@@ -7,11 +7,12 @@ import { EBUSY, EINVAL, ENOMEM } from "../abi/errno.js";
 import { MS_ASYNC, MS_INVALIDATE, MS_SYNC, PAGE_SIZE } from "../abi/mman.js";
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
 import type { Inode } from "../fs/file.js";
+import { writeback_page } from "../fs/read_write.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { PG_dirty } from "../mem/frames.js";
 import type { task_struct } from "../task/task.js";
-import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, PTRS_PER_PTE } from "./page_table.js";
+import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE, pte_pfn } from "./page_table.js";
 import type { vm_area_struct } from "./types.js";
 import { VM_LOCKED, VM_SHARED } from "./vm_flags.js";
 
@@ -70,14 +71,11 @@ export function writeback_range(m: Machine, inode: Inode, first: number, last: n
       const vma = v as vm_area_struct;
       if (idx < vma.vm_pgoff || idx >= vma.vm_pgoff + vma.nr_pages) continue;
       const vpn = vma.vm_start / PAGE_SIZE + (idx - vma.vm_pgoff);
-      const t = vma.vm_mm.pgd.table(vpn);
-      if (!t) continue;
-      const i = vpn % PTRS_PER_PTE;
-      const bits = t.bits[i]!;
-      if (!(bits & PTE_PRESENT) || t.pfn[i] !== pfn) continue;
-      if (bits & PTE_DIRTY) dirty = true;
-      if (vma.vm_flags & VM_SHARED) t.bits[i] = bits & ~(PTE_DIRTY | PTE_WRITE);
+      const pte = vma.vm_mm.pgd.get(vpn);
+      if (!(pte & PTE_PRESENT) || pte_pfn(pte) !== pfn) continue;
+      if (pte & PTE_DIRTY) dirty = true;
+      if (vma.vm_flags & VM_SHARED) vma.vm_mm.pgd.setAt(vpn, pte & ~(PTE_DIRTY | PTE_WRITE));
     }
-    if (dirty) f.flags[pfn]! &= ~PG_dirty;
+    if (dirty) writeback_page(m, inode, idx, pfn);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
-import { PTE_GUARD, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP } from "./page_table.js";
+import { PTE_GUARD, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pte_pfn } from "./page_table.js";
 import type { mm_struct } from "./types.js";
 import { VM_IO, VM_PFNMAP, VM_SOFTDIRTY } from "./vm_flags.js";
 
@@ -31,23 +31,21 @@ export function pagemap_read(m: Machine, mm: mm_struct, start: number, end: numb
     let e = 0n;
     if (vma.vm_flags & VM_SOFTDIRTY) e |= PM_SOFT_DIRTY;
     const vpn = addr / PAGE_SIZE;
-    const t = mm.pgd.table(vpn);
-    const i = vpn % 512;
-    const bits = t ? t.bits[i]! : 0;
-    if (t && bits & PTE_PRESENT) {
-      const pfn = t.pfn[i]!;
+    const pte = mm.pgd.get(vpn);
+    if (pte & PTE_PRESENT) {
+      const pfn = pte_pfn(pte);
       e |= PM_PRESENT | BigInt(pfn);
       // New PTEs are soft-dirty (pte_mksoft_dirty at fault) and nothing clears them here.
       if (m.profile.softDirty) e |= PM_SOFT_DIRTY;
       // vm_normal_page(): no struct page for the zero page or PFN/IO maps.
-      const normal = !(bits & PTE_SPECIAL) && !(vma.vm_flags & (VM_PFNMAP | VM_IO));
+      const normal = !(pte & PTE_SPECIAL) && !(vma.vm_flags & (VM_PFNMAP | VM_IO));
       if (normal) {
         if (!f.isAnon(pfn)) e |= PM_FILE;
         if (f.mapcount[pfn] === 1) e |= PM_MMAP_EXCLUSIVE;
       }
-    } else if (t && bits & PTE_SWAP) {
-      e |= PM_SWAP | (BigInt(t.pfn[i]!) << 5n);
-    } else if (t && bits & PTE_GUARD) {
+    } else if (pte & PTE_SWAP) {
+      e |= PM_SWAP | (BigInt(pte_pfn(pte)) << 5n);
+    } else if (pte & PTE_GUARD) {
       e |= PM_GUARD_REGION;
     }
     out.push(e);

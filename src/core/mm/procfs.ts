@@ -211,8 +211,10 @@ export function smap_gather_stats(
   const locked = (vma.vm_flags & VM_LOCKED) !== 0;
   // vm_normal_page() finds no struct page in PFN/IO mappings ([vvar]).
   const normal = !(vma.vm_flags & (VM_PFNMAP | VM_IO));
-  vma.vm_mm.pgd.forEach(vma.vm_start / PAGE_SIZE, vma.vm_end / PAGE_SIZE, (_vpn, t, i) => {
-    const bits = t.bits[i]!;
+  const pgd = vma.vm_mm.pgd;
+  pgd.forEach(vma.vm_start / PAGE_SIZE, vma.vm_end / PAGE_SIZE, (_vpn, slot) => {
+    const pte = pgd.ent[slot]!;
+    const bits = pte & 0xff;
     // Guard markers are neither pages nor swap. (Linux counts a hwpoison entry's page as resident;
     // the simulator frees that page, so PTE_HWPOISON falls through to "not present" below.)
     if (bits & PTE_GUARD) return;
@@ -223,7 +225,7 @@ export function smap_gather_stats(
       return;
     }
     if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL || !normal) return; // the zero page has no RSS
-    const pfn = t.pfn[i]!;
+    const pfn = pte >>> 8;
     const pf = f.flags[pfn]!;
     const young = (bits & PTE_YOUNG) !== 0;
     const dirty = (bits & PTE_DIRTY) !== 0;

@@ -16,6 +16,9 @@ export type VmOpsKind = "anonymous" | "file" | "shmem" | "special";
 /** The names special mappings print in /proc/PID/maps. */
 export type SpecialName = "[vvar]" | "[vvar_vclock]" | "[vdso]";
 
+/** The chain of a VMA without anon_vma (chains are never changed in place, only replaced). */
+const NO_ANON_VMAS: readonly AnonVma[] = Object.freeze([]);
+
 export class vm_area_struct {
   /** A cached pgprot, recomputed from vm_flags by vma_set_page_prot(). */
   vm_page_prot: string;
@@ -25,7 +28,7 @@ export class vm_area_struct {
    * ancestors' for fork children). Length 1 = "singular"; a longer chain marks a fork child whose
    * pages may still be shared with the parent, which restricts merging (vma_had_uncowed_parents).
    */
-  anon_vma_chain: AnonVma[] = [];
+  anon_vma_chain: readonly AnonVma[] = NO_ANON_VMAS;
 
   /** For [vdso]/[vvar]: the special mapping's name. */
   special: SpecialName | null = null;
@@ -86,7 +89,7 @@ export class mm_struct {
    * Invariant: sorted, non-overlapping, page aligned, no two neighbours that is_mergeable_vma()
    * would merge. Modify only through vma.ts, which keeps map_count and the *_vm counters.
    */
-  readonly mm_mt: VmaTree<vm_area_struct>;
+  mm_mt: VmaTree<vm_area_struct>;
   /** Last find_vma() result, with hit/miss counts (the seed's mmap_cache). */
   mmap_cache: vm_area_struct | null = null;
   mmap_cache_hits = 0;
@@ -162,6 +165,17 @@ export class mm_struct {
     this.task_size = task_size;
     this.mm_mt = new VmaTree<vm_area_struct>((v) => vm_start_gap(v, stack_guard_gap));
     this.pgd = new PageTable();
+  }
+
+  /**
+   * exit_mmap()'s end: forget every VMA at once, as the kernel destroys the maple tree, instead of
+   * removing them one by one. The caller has released their pages, files and counters.
+   */
+  drop_vmas(): void {
+    const gap = this.stack_guard_gap;
+    this.mm_mt = new VmaTree<vm_area_struct>((v) => vm_start_gap(v, gap));
+    this.map_count = 0;
+    this.mmap_cache = null;
   }
 
   get_mm_counter(member: number): number {

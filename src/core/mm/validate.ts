@@ -4,8 +4,19 @@
  */
 import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import { InvariantError } from "../abi/ulong.js";
+import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
-import { PTE_GUARD, PTE_HWPOISON, PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, PTRS_PER_PTE } from "./page_table.js";
+import { PG_anon_exclusive } from "../mem/frames.js";
+import { linear_page_index } from "./fault.js";
+import {
+  PTE_GUARD,
+  PTE_HWPOISON,
+  PTE_PRESENT,
+  PTE_SPECIAL,
+  PTE_SWAP,
+  PTE_WRITE,
+  pte_pfn,
+} from "./page_table.js";
 import {
   MM_ANONPAGES,
   MM_FILEPAGES,
@@ -18,11 +29,13 @@ import {
   is_data_mapping,
   is_exec_mapping,
   is_stack_mapping,
-  VM_ACCESS_FLAGS,
+  VM_ACCOUNT,
   VM_IGNORE_MERGE,
   VM_LOCKED,
+  VM_MAYBE_GUARD,
   VM_SHARED,
   VM_SPECIAL,
+  VM_WRITE,
 } from "./vm_flags.js";
 import { vma_had_uncowed_parents } from "./vma.js";
 
@@ -102,36 +115,67 @@ export function validate_mm(m: Machine, mm: mm_struct, opts: ValidateOptions = {
   validate_page_tables(m, mm);
 }
 
-/** Every non-none PTE lies inside a VMA that allows it; RSS counters equal a recount. */
+/**
+ * The page state of one mm: every non-none PTE lies inside a VMA that allows it and maps what that
+ * VMA can map (anonymous frames of its anon_vma at their linear index, the page-cache frame of its
+ * file at that index, the zero page only in private anonymous memory); writable PTEs only in
+ * writable VMAs and never to a page someone else maps copy-on-write; RSS and swap counters equal
+ * a recount; the page-table bookkeeping (blocks, PTE tables) matches its entries.
+ */
 function validate_page_tables(m: Machine, mm: mm_struct): void {
+  mm.pgd.check();
   const rss = [0, 0, 0, 0];
   const f = m.frames;
-  for (const [key, t] of mm.pgd.ptes) {
-    let used = 0;
-    for (let i = 0; i < PTRS_PER_PTE; i++) {
-      const bits = t.bits[i]!;
-      if (bits === 0) continue;
-      used++;
-      const addr = (key * PTRS_PER_PTE + i) * PAGE_SIZE;
-      const vma = mm.mm_mt.lookup(addr);
-      if (!vma) fail(`PTE outside any VMA at ${hx(addr)}`);
-      if (bits & PTE_GUARD || bits & PTE_HWPOISON) continue;
-      if (bits & PTE_SWAP) {
-        rss[MM_SWAPENTS]!++;
-        continue;
-      }
-      if (!(bits & PTE_PRESENT)) fail(`unknown PTE state ${bits} at ${hx(addr)}`);
-      if (!(vma.vm_flags & VM_ACCESS_FLAGS) && !(bits & PTE_SPECIAL)) {
-        // PROT_NONE VMAs may keep their pages (mprotect does not unmap); nothing to check.
-      }
-      if (bits & PTE_SPECIAL) continue;
-      const pfn = t.pfn[i]!;
-      if (f._refcount[pfn]! <= 0) fail(`PTE at ${hx(addr)} maps a free frame ${pfn}`);
-      if (f.isAnon(pfn)) rss[MM_ANONPAGES]!++;
-      else if (vma.vm_file?.inode.mmapKind === "shmem") rss[MM_SHMEMPAGES]!++;
+  let vma: vm_area_struct | undefined;
+  for (const [vpn, pte] of mm.pgd.entries()) {
+    const addr = vpn * PAGE_SIZE;
+    if (!vma || addr < vma.vm_start || addr >= vma.vm_end) vma = mm.mm_mt.lookup(addr);
+    if (!vma) fail(`PTE outside any VMA at ${hx(addr)}`);
+    const bits = pte & 0xff;
+    if (bits & PTE_GUARD) {
+      if (bits !== PTE_GUARD || pte_pfn(pte) !== 0) fail(`guard marker with other bits at ${hx(addr)}`);
+      if (!(vma.vm_flags & VM_MAYBE_GUARD)) fail(`guard marker at ${hx(addr)} in a VMA without "gu"`);
+      continue;
+    }
+    if (bits & PTE_HWPOISON) continue;
+    if (bits & PTE_SWAP) {
+      rss[MM_SWAPENTS]!++;
+      continue;
+    }
+    if (!(bits & PTE_PRESENT)) fail(`unknown PTE state ${bits} at ${hx(addr)}`);
+    if (bits & PTE_WRITE && !(vma.vm_flags & VM_WRITE))
+      fail(`writable PTE in a non-writable VMA at ${hx(addr)}`);
+    const pfn = pte_pfn(pte);
+    if (bits & PTE_SPECIAL) {
+      if (pfn !== f.zero_pfn) fail(`special PTE at ${hx(addr)} maps frame ${pfn}, not the zero page`);
+      if (bits & PTE_WRITE) fail(`writable zero-page PTE at ${hx(addr)}`);
+      if (vma.vm_flags & VM_SHARED || vma.vm_ops !== "anonymous")
+        fail(`zero page mapped at ${hx(addr)} outside private anonymous memory`);
+      continue;
+    }
+    if (f.isFree(pfn)) fail(`PTE at ${hx(addr)} maps a free frame ${pfn}`);
+    if (f.isAnon(pfn)) {
+      rss[MM_ANONPAGES]!++;
+      if (vma.vm_flags & VM_SHARED) fail(`anonymous frame ${pfn} in a shared VMA at ${hx(addr)}`);
+      if (!vma.anon_vma) fail(`anonymous frame ${pfn} at ${hx(addr)} in a VMA without anon_vma`);
+      if (f.mapping[pfn] !== vma.anon_vma.root.id)
+        fail(`anonymous frame ${pfn} at ${hx(addr)} belongs to anon_vma ${f.mapping[pfn]}, not the VMA's`);
+      if (f.index[pfn] !== linear_page_index(vma, addr))
+        fail(`anonymous frame ${pfn} at ${hx(addr)} has index ${f.index[pfn]}, not its linear index`);
+      if (bits & PTE_WRITE && !(f.flags[pfn]! & PG_anon_exclusive))
+        fail(`writable PTE at ${hx(addr)} to a shared (copy-on-write) anonymous frame ${pfn}`);
+    } else {
+      const inode = vma.vm_file?.inode;
+      if (!inode || vma.vm_ops === "anonymous")
+        fail(`page-cache frame ${pfn} at ${hx(addr)} in anonymous memory`);
+      const idx = linear_page_index(vma, addr);
+      if (inode.i_pages.get(idx) !== pfn)
+        fail(`frame ${pfn} at ${hx(addr)} is not the page cache's page ${idx} of ${inode.path}`);
+      if (bits & PTE_WRITE && !(vma.vm_flags & VM_SHARED))
+        fail(`writable PTE at ${hx(addr)} to a page-cache page in a private mapping`);
+      if (inode.mmapKind === "shmem") rss[MM_SHMEMPAGES]!++;
       else rss[MM_FILEPAGES]!++;
     }
-    if (used !== t.used) fail(`PTE table ${key} counts ${t.used} entries, has ${used}`);
   }
   for (let c = 0; c < 4; c++) {
     if (mm.rss_stat[c] !== rss[c]) fail(`rss_stat[${c}] is ${mm.rss_stat[c]}, recounted ${rss[c]}`);
@@ -139,34 +183,86 @@ function validate_page_tables(m: Machine, mm: mm_struct): void {
 }
 
 /**
- * validate_machine(): frame reference and map counts recomputed over every mm and page cache of
- * the machine (the machine-level sibling of validate_mm).
+ * validate_machine(): every mm of the machine (by default those of its tasks) passes validate_mm,
+ * and the machine-wide state is recomputed and compared: each frame's _refcount (PTEs + page
+ * caches) and mapcount (PTEs), no frame leaked or freed while in use, page-cache frames owned by
+ * their inode at their index, page contents held by exactly the frames that have bytes,
+ * Committed_AS, and the tasks' view of their mms (mm_users, exited tasks hold none).
  */
-export function validate_machine(m: Machine, mms: Iterable<mm_struct>): void {
+export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
   const f = m.frames;
-  const refs = new Map<number, number>();
-  const maps = new Map<number, number>();
-  const bump = (mp: Map<number, number>, k: number) => mp.set(k, (mp.get(k) ?? 0) + 1);
-  const inodes = new Set<import("../fs/file.js").Inode>();
-  for (const mm of mms) {
+  const all = new Set<mm_struct>(mms ?? []);
+  const users = new Map<mm_struct, number>();
+  const inodes = new Set<Inode>();
+  for (const t of m.tasks.values()) {
+    if (t.mm) {
+      users.set(t.mm, (users.get(t.mm) ?? 0) + 1);
+      if (!mms) all.add(t.mm);
+    } else if (t.state === "running" || t.state === "vfork-waiting") fail(`live task ${t.pid} has no mm`);
+    if (t.state === "zombie" && t.mm) fail(`zombie ${t.pid} still holds an mm`);
+    if (t.state === "vfork-waiting" && ![...m.tasks.values()].some((c) => c.vfork_parent === t.pid))
+      fail(`task ${t.pid} waits for a vfork child that is gone`);
+    for (const [, file] of t.files.entries()) inodes.add(file.inode);
+  }
+  for (const [mm, n] of users)
+    if (mm.mm_users !== n) fail(`mm ${mm.id} has mm_users ${mm.mm_users}, ${n} tasks use it`);
+  const refs = new Int32Array(f.pfn_bound);
+  const maps = new Int32Array(f.pfn_bound);
+  let committed = 0;
+  for (const mm of all) {
     validate_mm(m, mm, { checkMergeable: false });
-    for (const t of mm.pgd.ptes.values()) {
-      for (let i = 0; i < PTRS_PER_PTE; i++) {
-        const bits = t.bits[i]!;
-        if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) continue;
-        bump(refs, t.pfn[i]!);
-        bump(maps, t.pfn[i]!);
-      }
+    for (const [, pte] of mm.pgd.entries()) {
+      if (!(pte & PTE_PRESENT) || pte & PTE_SPECIAL) continue;
+      refs[pte_pfn(pte)]!++;
+      maps[pte_pfn(pte)]!++;
     }
-    for (const v of mm.mm_mt) if (v.vm_file) inodes.add(v.vm_file.inode);
+    for (const v of mm.mm_mt) {
+      if (v.vm_file) inodes.add(v.vm_file.inode);
+      if (v.vm_flags & VM_ACCOUNT) committed += v.nr_pages;
+    }
   }
   for (const inode of m.fs.files()) inodes.add(inode);
-  for (const inode of inodes) for (const pfn of inode.i_pages.values()) bump(refs, pfn);
-  for (const pfn of f.allocated()) {
-    const r = refs.get(pfn) ?? 0;
-    const mc = maps.get(pfn) ?? 0;
-    if (f._refcount[pfn] !== r) fail(`frame ${pfn} _refcount ${f._refcount[pfn]}, recounted ${r}`);
-    if (f.mapcount[pfn] !== mc) fail(`frame ${pfn} mapcount ${f.mapcount[pfn]}, recounted ${mc}`);
+  for (const inode of inodes) {
+    committed += inode.accounted;
+    for (const [idx, pfn] of inode.i_pages) {
+      if (f.isFree(pfn)) fail(`page cache of ${inode.path} holds free frame ${pfn}`);
+      if (f.isAnon(pfn)) fail(`page cache of ${inode.path} holds anonymous frame ${pfn}`);
+      if (f.mapping[pfn] !== inode.i_ino || f.index[pfn] !== idx)
+        fail(
+          `frame ${pfn} in the page cache of ${inode.path} at ${idx} says ${f.mapping[pfn]}:${f.index[pfn]}`,
+        );
+      refs[pfn]!++;
+    }
   }
-  for (const pfn of refs.keys()) if (f._refcount[pfn]! <= 0) fail(`frame ${pfn} referenced but free`);
+  let used = 0;
+  let withContents = 0;
+  const slots = new Set<number>();
+  for (let pfn = 1; pfn < f.pfn_bound; pfn++) {
+    if (pfn === f.zero_pfn) continue;
+    if (f.isFree(pfn)) {
+      if (refs[pfn] || maps[pfn]) fail(`frame ${pfn} is free but referenced (${refs[pfn]}) or mapped`);
+      if (f.content[pfn]) fail(`free frame ${pfn} keeps contents`);
+      continue;
+    }
+    used++;
+    if (f._refcount[pfn] !== refs[pfn])
+      fail(`frame ${pfn} _refcount ${f._refcount[pfn]}, recounted ${refs[pfn]}`);
+    if (f.mapcount[pfn] !== maps[pfn])
+      fail(`frame ${pfn} mapcount ${f.mapcount[pfn]}, recounted ${maps[pfn]}`);
+    const c = f.content[pfn]!;
+    if (c) {
+      if (slots.has(c)) fail(`frames share content slot ${c}`);
+      if (!f.contents.check(c)) fail(`frame ${pfn} has bytes outside its written extent`);
+      slots.add(c);
+      withContents++;
+    }
+  }
+  if (f.nr_used !== used) fail(`nr_used is ${f.nr_used}, counted ${used} frames`);
+  if (f.contents.used !== withContents)
+    fail(`${f.contents.used} content slots in use, ${withContents} frames hold bytes`);
+  if (f.content[f.zero_pfn] !== 0) fail("the zero page has contents");
+  if (!mms && m.vm_committed_as !== committed + m.vm_committed_unaccounted)
+    fail(
+      `Committed_AS is ${m.vm_committed_as} pages, recounted ${committed} + ${m.vm_committed_unaccounted} unaccounted`,
+    );
 }

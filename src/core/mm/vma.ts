@@ -61,7 +61,8 @@ export function vma_lookup(mm: mm_struct, addr: number): vm_area_struct | undefi
 /** anon_vma_clone(): dst joins every anon_vma src is on. */
 export function anon_vma_clone(dst: vm_area_struct, src: vm_area_struct): void {
   dst.anon_vma = src.anon_vma;
-  dst.anon_vma_chain = src.anon_vma_chain.slice();
+  // Chains are immutable: the copy can share the array.
+  dst.anon_vma_chain = src.anon_vma_chain;
 }
 
 /** vma_had_uncowed_parents(): a fork child whose anonymous pages may still be shared. */

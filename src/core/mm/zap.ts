@@ -4,7 +4,8 @@
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
-import { PTE_GUARD, PTE_HWPOISON, PTE_SPECIAL, PTE_SWAP } from "./page_table.js";
+import { type FrameTable, PG_anon, PG_dirty, PG_referenced } from "../mem/frames.js";
+import { PTE_DIRTY, PTE_GUARD, PTE_HWPOISON, PTE_SPECIAL, PTE_SWAP, PTE_YOUNG } from "./page_table.js";
 import {
   MM_ANONPAGES,
   MM_FILEPAGES,
@@ -26,34 +27,65 @@ export function zap_page_range(
   end: number,
   zapGuards: boolean,
 ): number {
-  const f = m.frames;
-  let zapped = 0;
+  const pgd = mm.pgd;
+  const acc = { anon: 0, file: 0, swap: 0 };
+  // update_hiwater_rss() runs before the first page goes: the RSS it sees is this one.
+  const rssBefore = mm.get_mm_rss();
+  const blocks = pgd.blockList(start / PAGE_SIZE, end / PAGE_SIZE);
+  for (let q = 0; q < blocks.length; q += 4) {
+    const cleared = zap_pte_range(m.frames, pgd.ent, blocks[q + 2]!, blocks[q + 3]!, zapGuards, acc);
+    if (cleared) pgd.countCleared(blocks[q]!, cleared);
+  }
+  const zapped = acc.anon + acc.file;
+  if (zapped && mm.hiwater_rss < rssBefore) mm.hiwater_rss = rssBefore;
   const fileCounter = vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
-  let updatedHiwater = false;
-  mm.pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, t, i) => {
-    const bits = t.bits[i]!;
-    if (bits & PTE_GUARD) {
-      if (!zapGuards) return;
-    } else if (bits & PTE_HWPOISON) {
-      // A poisoned entry holds no page.
-    } else if (bits & PTE_SWAP) {
-      mm.rss_stat[MM_SWAPENTS]!--;
-    } else if (!(bits & PTE_SPECIAL)) {
-      if (!updatedHiwater) {
-        mm.update_hiwater_rss();
-        updatedHiwater = true;
-      }
-      const pfn = t.pfn[i]!;
-      mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : fileCounter]!--;
-      f.mapcount[pfn]!--;
-      f.put_page(pfn);
-      zapped++;
-    }
-    t.bits[i] = 0;
-    t.pfn[i] = 0;
-    t.used--;
-  });
+  mm.rss_stat[MM_ANONPAGES]! -= acc.anon;
+  mm.rss_stat[fileCounter]! -= acc.file;
+  mm.rss_stat[MM_SWAPENTS]! -= acc.swap;
   return zapped;
+}
+
+/**
+ * zap_pte_range(): clear the entries ent[from..to) (guard markers only with zapGuards), unmapping
+ * and releasing their frames; counts pages into acc. Returns the entries cleared.
+ */
+function zap_pte_range(
+  f: FrameTable,
+  ent: Int32Array,
+  from: number,
+  to: number,
+  zapGuards: boolean,
+  acc: { anon: number; file: number; swap: number },
+): number {
+  const flags = f.flags;
+  const mapcount = f.mapcount;
+  let cleared = 0;
+  for (let s = from; s < to; s++) {
+    const pte = ent[s]!;
+    if (pte === 0) continue;
+    if (pte & PTE_GUARD) {
+      if (!zapGuards) continue;
+    } else if (pte & PTE_HWPOISON) {
+      // A poisoned entry holds no page.
+    } else if (pte & PTE_SWAP) {
+      acc.swap++;
+    } else if (!(pte & PTE_SPECIAL)) {
+      const pfn = pte >>> 8;
+      if (flags[pfn]! & PG_anon) acc.anon++;
+      else {
+        // zap_present_folio_ptes(): a page-cache page keeps what its PTE knew: written through
+        // it (dirty, for writeback and every other mapper's smaps) and recently used.
+        if (pte & PTE_DIRTY) flags[pfn]! |= PG_dirty;
+        if (pte & PTE_YOUNG) flags[pfn]! |= PG_referenced;
+        acc.file++;
+      }
+      mapcount[pfn]!--;
+      f.put_page(pfn);
+    }
+    ent[s] = 0;
+    cleared++;
+  }
+  return cleared;
 }
 
 /**

@@ -45,7 +45,7 @@ import {
   VM_STACK_FLAGS,
 } from "../mm/vm_flags.js";
 import { vm_area_new, vma_link } from "../mm/vma.js";
-import { mm_release_vfork, mmput } from "./exit.js";
+import { do_exit, mm_release_vfork, mmput, release_task, SIGKILL } from "./exit.js";
 import { DEFAULT_IMAGE, type ImageSpec, image_file_size, type Segment } from "./image.js";
 import type { task_struct } from "./task.js";
 
@@ -176,6 +176,74 @@ function map_vdso(m: Machine, task: task_struct, mm: mm_struct): number {
   return addr + vvar + vclock;
 }
 
+/**
+ * create_elf_tables(): below the strings, the platform string and AT_RANDOM's 16 bytes; at the
+ * initial stack pointer argc, the argv and envp pointer arrays and the auxiliary vector.
+ */
+function create_elf_tables(
+  m: Machine,
+  task: task_struct,
+  mm: mm_struct,
+  argv: string[],
+  envp: string[],
+  strings: Uint8Array,
+): void {
+  const platform = mm.arg_start - 24;
+  const len = mm.arg_start - mm.start_stack;
+  const b = new Uint8Array(len);
+  const dv = new DataView(b.buffer);
+  const word = (at: number, v: number) => dv.setBigUint64(at, BigInt(v), true);
+  let at = 0;
+  word(at, argv.length);
+  at += 8;
+  // Pointers to each string, in the order copy_strings() laid them out.
+  let p = mm.arg_start;
+  const ptrs = (list: string[]) => {
+    for (let i = 0; i < list.length; i++) {
+      word(at, p);
+      at += 8;
+      while (strings[p - mm.arg_start] !== 0) p++;
+      p++;
+    }
+    at += 8; // NULL
+  };
+  ptrs(argv);
+  ptrs(envp);
+  for (const [k, v] of mm.saved_auxv) {
+    word(at, k);
+    word(at + 8, v);
+    at += 16;
+  }
+  b.set(new TextEncoder().encode("x86_64"), platform - mm.start_stack);
+  for (let i = 0; i < 16; i++) b[platform + 8 - mm.start_stack + i] = m.rng.below(256);
+  access_vm(m, task, mm.start_stack, len, "write", b);
+}
+
+/**
+ * de_thread(): exec leaves one thread in the group. The others are killed and reaped; a thread
+ * other than the leader takes over the leader's pid, parent and place (the old leader is released
+ * without its parent ever seeing it), so the process keeps its pid across execve.
+ */
+function de_thread(m: Machine, task: task_struct): void {
+  for (const t of [...m.tasks.values()]) {
+    if (t.tgid !== task.tgid || t === task || t.pid === t.tgid) continue;
+    if (t.state !== "zombie" && t.state !== "dead") do_exit(m, t, 0, SIGKILL);
+  }
+  if (task.pid === task.tgid) return;
+  const leader = m.tasks.get(task.tgid);
+  if (leader && leader.state !== "zombie" && leader.state !== "dead") do_exit(m, leader, 0, SIGKILL);
+  const tid = task.pid;
+  m.tasks.delete(tid);
+  if (leader) {
+    task.ppid = leader.ppid;
+    release_task(m, leader);
+  }
+  task.pid = task.tgid;
+  m.tasks.set(task.pid, task);
+  // Children that were the thread's (or the leader's, handed to it) follow it to the new pid.
+  for (const c of m.tasks.values()) if (c.ppid === tid) c.ppid = task.pid;
+}
+
 export interface ExecArgs {
   image?: ImageSpec | "empty";
   argv?: string[];
@@ -188,10 +256,12 @@ export interface ExecArgs {
  * task's rlimits and personality.
  */
 export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): SysResult<number> {
+  task.assert_runnable();
   const spec = args.image ?? DEFAULT_IMAGE;
   const argv = args.argv ?? [spec === "empty" ? "empty" : spec.path];
   const envp = args.envp ?? [];
   if (spec !== "empty" && spec.interp?.path === "") return err(ENOENT);
+  de_thread(m, task);
   const oldmm = task.mm;
   const mm = m.mm_alloc();
   if (oldmm && oldmm.flags & MMF_DISABLE_THP) mm.flags |= MMF_DISABLE_THP;
@@ -239,15 +309,9 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
   mm.env_end = mm.env_start + (strings - argBytes - new TextEncoder().encode(spec.path).length - 1);
   // The initial stack pointer (argc is there), 16-byte aligned below the tables.
   mm.start_stack = vm_end - strings - tables - ((vm_end - strings - tables) % 16);
-  // copy_strings() and create_elf_tables() write those pages.
-  access_vm(
-    m,
-    task,
-    vm_end - used,
-    used,
-    "write",
-    new TextEncoder().encode(`${argv.join("\0")}\0${envp.join("\0")}\0`),
-  );
+  // copy_strings(): the argument and environment strings, then the file name, at the very top.
+  const stringBytes = new TextEncoder().encode(`${[...argv, ...envp, spec.path].join("\0")}\0`);
+  access_vm(m, task, mm.arg_start, stringBytes.length, "write", stringBytes);
 
   // The program's segments.
   const file = open_image(m, spec.path, spec.segments);
@@ -323,6 +387,7 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
     [AT.PLATFORM, vm_end - strings - 24],
     [AT.NULL, 0],
   ];
+  create_elf_tables(m, task, mm, argv, envp, stringBytes);
   task.comm = (argv[0] ?? spec.path).split("/").pop()!.slice(0, 15);
   m.sink?.({ type: "execve", pid: task.pid, mm: mm.id, comm: task.comm });
   return ok(0);

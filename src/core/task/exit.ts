@@ -9,7 +9,6 @@ import { vm_unacct_memory } from "../mm/accounting.js";
 import { vma_fput } from "../mm/mmap.js";
 import type { mm_struct } from "../mm/types.js";
 import { VM_ACCOUNT } from "../mm/vm_flags.js";
-import { vma_unlink } from "../mm/vma.js";
 import { zap_page_range } from "../mm/zap.js";
 import type { task_struct } from "./task.js";
 
@@ -18,12 +17,17 @@ export function exit_mmap(m: Machine, mm: mm_struct): void {
   mm.update_hiwater_rss();
   mm.update_hiwater_vm();
   let nr_accounted = 0;
-  for (const v of [...mm.mm_mt]) {
+  for (let v = mm.mm_mt.first(); v; v = mm.mm_mt.next(v)) {
     zap_page_range(m, mm, v, v.vm_start, v.vm_end, true);
     if (v.vm_flags & VM_ACCOUNT) nr_accounted += v.nr_pages;
-    vma_unlink(mm, v);
-    vma_fput(m, v.vm_file);
+    if (v.vm_file) {
+      // vma_unlink()'s file half; the tree goes as a whole below.
+      v.vm_file.f_count--;
+      v.vm_file.inode.i_mmap.delete(v);
+      vma_fput(m, v.vm_file);
+    }
   }
+  mm.drop_vmas();
   mm.pgd.freeRange(0, Number.MAX_SAFE_INTEGER);
   vm_unacct_memory(m, nr_accounted);
   mm.total_vm = mm.locked_vm = mm.exec_vm = mm.stack_vm = mm.data_vm = mm.shared_vm = 0;
@@ -62,11 +66,28 @@ export function exit_mm(m: Machine, task: task_struct): void {
   }
 }
 
+function alive(t: task_struct | undefined): t is task_struct {
+  return !!t && t.state !== "zombie" && t.state !== "dead";
+}
+
+/**
+ * find_new_reaper(): who adopts the children of an exiting task: another live thread of its
+ * group, else pid 1 (unless pid 1 itself is going), else nobody (pid 0).
+ */
+function find_new_reaper(m: Machine, task: task_struct): number {
+  for (const t of m.tasks.values()) if (t.tgid === task.tgid && t !== task && alive(t)) return t.pid;
+  const init = m.tasks.get(1);
+  return alive(init) && init.tgid !== task.tgid ? 1 : 0;
+}
+
 /**
  * do_exit(): release memory and files, become a zombie until the parent reaps it. `code` is the
  * exit(2) status; `signo` a fatal signal instead (SIGKILL from kill or exit_group's teardown).
- * Children are reparented to pid 1 (or reaped at once when there is no pid 1 left to do it).
- * A thread other than the group leader is reaped at once (its parent never sees it in wait4).
+ * Children are reparented to another thread of the group, else to pid 1 (zombies are reaped at
+ * once when nobody is left to do it). A thread other than the group leader is reaped at once
+ * (its parent never sees it in wait4); when it is the group's last and the leader is already a
+ * zombie, its status becomes the group's (observed: leader exit(5), then the last thread exit(7):
+ * wait4 reports 7).
  */
 export function do_exit(m: Machine, task: task_struct, code: number, signo = 0): void {
   const mmId = task.mm?.id ?? 0;
@@ -82,14 +103,18 @@ export function do_exit(m: Machine, task: task_struct, code: number, signo = 0):
     status: code,
     ...(signo ? { signal: signo } : {}),
   });
-  for (const c of m.tasks.values()) {
-    if (c.ppid !== task.pid || c === task) continue;
-    const init = m.tasks.get(1);
-    if (init && init !== task && init.state !== "zombie" && init.state !== "dead") c.ppid = 1;
+  let reaper = -1;
+  for (const c of [...m.tasks.values()]) {
+    if (c.ppid !== task.pid || c === task || c.tgid === task.tgid) continue;
+    if (reaper < 0) reaper = find_new_reaper(m, task);
+    if (reaper > 0) c.ppid = reaper;
     else if (c.state === "zombie") release_task(m, c);
     else c.ppid = 0;
   }
   if (task.tgid !== task.pid) {
+    const leader = m.tasks.get(task.tgid);
+    if (leader && leader.state === "zombie" && !has_live_threads(m, leader, task))
+      leader.exit_code = task.exit_code;
     release_task(m, task);
     return;
   }
@@ -114,18 +139,22 @@ export function do_group_exit(m: Machine, task: task_struct, code: number, signo
   if (leader && leader.state !== "zombie" && leader.state !== "dead") do_exit(m, leader, code, signo);
 }
 
-function has_live_threads(m: Machine, leader: task_struct): boolean {
+/** Does the leader's group still have a thread (other than `except`) that has not been reaped? */
+function has_live_threads(m: Machine, leader: task_struct, except?: task_struct): boolean {
   for (const t of m.tasks.values())
-    if (t.tgid === leader.pid && t !== leader && t.state !== "dead") return true;
+    if (t.tgid === leader.pid && t !== leader && t !== except && t.state !== "dead") return true;
   return false;
 }
 
-function release_task(m: Machine, task: task_struct): void {
+export function release_task(m: Machine, task: task_struct): void {
   task.state = "dead";
   m.tasks.delete(task.pid);
 }
 
-/** wait4(2): reap a zombie child (pid -1: any). Returns [pid, status]; ECHILD when none can be. */
+/**
+ * wait4(2): reap a zombie child (pid -1: any) of the caller's thread group (a thread waits for the
+ * children of every thread of its process). Returns [pid, status]; ECHILD when there is no child.
+ */
 export function do_wait4(
   m: Machine,
   parent: task_struct,
@@ -133,7 +162,9 @@ export function do_wait4(
 ): SysResult<{ pid: number; status: number }> {
   let any = false;
   for (const c of m.tasks.values()) {
-    if (c.ppid !== parent.pid || c.tgid !== c.pid || c === parent) continue;
+    if (c.tgid !== c.pid || c.tgid === parent.tgid) continue;
+    const p = m.tasks.get(c.ppid);
+    if (!p || p.tgid !== parent.tgid) continue;
     if (pid !== -1 && c.pid !== pid) continue;
     any = true;
     // A group leader is reaped only once the rest of its thread group is gone.

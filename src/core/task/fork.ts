@@ -4,21 +4,19 @@
  * (CLONE_VM) the same mm.
  */
 import { EAGAIN, EINVAL, ENOMEM } from "../abi/errno.js";
-import { PAGE_SIZE } from "../abi/mman.js";
+import { PAGE_SIZE, PMD_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
-import { PG_anon_exclusive } from "../mem/frames.js";
+import { type FrameTable, PG_anon, PG_anon_exclusive } from "../mem/frames.js";
 import { security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "../mm/accounting.js";
 import {
   PTE_DIRTY,
   PTE_GUARD,
   PTE_HWPOISON,
-  PTE_PRESENT,
   PTE_SPECIAL,
   PTE_SWAP,
   PTE_WRITE,
   PTE_YOUNG,
-  PTRS_PER_PTE,
 } from "../mm/page_table.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, vm_area_struct } from "../mm/types.js";
 import {
@@ -56,43 +54,84 @@ function anon_vma_fork(m: Machine, child: vm_area_struct, parent: vm_area_struct
  * copy_page_range(): only VMAs with an anon_vma (or PFN maps, or guard markers) get their PTEs
  * copied; the rest refault from the page cache. Private writable anonymous pages become
  * write-protected in both mms and shared (copy-on-write); child PTEs are old, shared ones clean.
+ * Entries are copied, never page contents.
  */
 function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_area_struct): void {
   if (!(svma.anon_vma || svma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD))) return;
-  const f = m.frames;
   const cow = (svma.vm_flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
-  const shared = (svma.vm_flags & VM_SHARED) !== 0;
-  const shmem = svma.vm_file?.inode.mmapKind === "shmem";
-  src.pgd.forEach(svma.vm_start / PAGE_SIZE, svma.vm_end / PAGE_SIZE, (vpn, t, i) => {
-    let bits = t.bits[i]!;
-    const pfn = t.pfn[i]!;
-    const dt = dst.pgd.tableAlloc(vpn);
-    const di = vpn % PTRS_PER_PTE;
-    if (bits & (PTE_GUARD | PTE_HWPOISON | PTE_SWAP)) {
-      dt.bits[di] = bits;
-      dt.pfn[di] = pfn;
-      dt.used++;
-      return;
+  const wp = cow ? ~PTE_WRITE : ~0;
+  const childMask = ~(PTE_YOUNG | (svma.vm_flags & VM_SHARED ? PTE_DIRTY : 0));
+  const fileCounter = svma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
+  const spgd = src.pgd;
+  const dpgd = dst.pgd;
+  // copy_pte_range() allocates the child's PTE table wherever the parent has one over the VMA,
+  // entries or not.
+  for (let k = Math.floor(svma.vm_start / PMD_SIZE); k * PMD_SIZE < svma.vm_end; k++) {
+    if (spgd.hasTable((k * PMD_SIZE) / PAGE_SIZE)) dpgd.tableAlloc((k * PMD_SIZE) / PAGE_SIZE);
+  }
+  const acc = { anon: 0, file: 0 };
+  const blocks = spgd.blockList(svma.vm_start / PAGE_SIZE, svma.vm_end / PAGE_SIZE);
+  for (let q = 0; q < blocks.length; q += 4) {
+    const from = blocks[q + 2]!;
+    const to = blocks[q + 3]!;
+    let first = from;
+    while (first < to && spgd.ent[first] === 0) first++;
+    if (first === to) continue;
+    // The child's block for the same addresses (pte_alloc at the first entry to copy).
+    const dbase = dpgd.slotAlloc(blocks[q + 1]!) - from;
+    const n = copy_pte_range(m.frames, spgd.ent, first, to, dpgd.ent, dbase, wp, childMask, acc);
+    dpgd.countNew((dbase + from) >> 6, n);
+  }
+  dst.rss_stat[MM_ANONPAGES]! += acc.anon;
+  dst.rss_stat[fileCounter]! += acc.file;
+}
+
+/**
+ * copy_pte_range(): the entries src[from..to) into dst[dbase + from..), write-protecting the
+ * source's (wp) and masking the child's; the frames gain a reference and a mapping, anonymous ones
+ * stop being exclusive. Returns the entries copied; counts pages into acc.
+ */
+function copy_pte_range(
+  f: FrameTable,
+  src: Int32Array,
+  from: number,
+  to: number,
+  dst: Int32Array,
+  dbase: number,
+  wp: number,
+  childMask: number,
+  acc: { anon: number; file: number },
+): number {
+  const refcount = f._refcount;
+  const mapcount = f.mapcount;
+  const pflags = f.flags;
+  let n = 0;
+  let anon = 0;
+  let file = 0;
+  for (let s = from; s < to; s++) {
+    let pte = src[s]!;
+    if (pte === 0) continue;
+    if (!(pte & (PTE_GUARD | PTE_HWPOISON | PTE_SWAP))) {
+      if (!(pte & PTE_SPECIAL)) {
+        const pfn = pte >>> 8;
+        refcount[pfn]!++;
+        mapcount[pfn]!++;
+        const pf = pflags[pfn]!;
+        if (pf & PG_anon) {
+          pflags[pfn] = pf & ~PG_anon_exclusive;
+          anon++;
+        } else file++;
+      }
+      pte &= wp;
+      src[s] = pte;
+      pte &= childMask;
     }
-    if (!(bits & PTE_PRESENT)) return;
-    if (!(bits & PTE_SPECIAL)) {
-      f.get_page(pfn);
-      f.mapcount[pfn]!++;
-      if (f.isAnon(pfn)) {
-        f.flags[pfn]! &= ~PG_anon_exclusive;
-        dst.rss_stat[MM_ANONPAGES]!++;
-      } else dst.rss_stat[shmem ? MM_SHMEMPAGES : MM_FILEPAGES]!++;
-    }
-    if (cow && bits & PTE_WRITE) {
-      bits &= ~PTE_WRITE;
-      t.bits[i] = bits;
-    }
-    let child = bits & ~PTE_YOUNG;
-    if (shared) child &= ~PTE_DIRTY;
-    dt.bits[di] = child;
-    dt.pfn[di] = pfn;
-    dt.used++;
-  });
+    dst[dbase + s] = pte;
+    n++;
+  }
+  acc.anon += anon;
+  acc.file += file;
+  return n;
 }
 
 /** dup_mmap(): copy every VMA but VM_DONTCOPY ones; WIPEONFORK VMAs come empty; locks are not inherited. */
@@ -103,7 +142,7 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
   mm.stack_vm = oldmm.stack_vm;
   mm.shared_vm = oldmm.shared_vm;
   let charged = 0;
-  for (const mpnt of oldmm.mm_mt) {
+  for (let mpnt = oldmm.mm_mt.first(); mpnt; mpnt = oldmm.mm_mt.next(mpnt)) {
     const n = mpnt.nr_pages;
     if (mpnt.vm_flags & VM_DONTCOPY) {
       vm_stat_account(mm, mpnt.vm_flags, -n);
@@ -143,21 +182,17 @@ function dup_mm(m: Machine, task: task_struct, oldmm: mm_struct): mm_struct | nu
   mm.task_size = oldmm.task_size;
   mm.flags = oldmm.flags;
   mm.def_flags = oldmm.def_flags & VM_INIT_DEF_MASK;
-  for (const k of [
-    "start_code",
-    "end_code",
-    "start_data",
-    "end_data",
-    "start_brk",
-    "brk",
-    "start_stack",
-    "arg_start",
-    "arg_end",
-    "env_start",
-    "env_end",
-  ] as const) {
-    mm[k] = oldmm[k];
-  }
+  mm.start_code = oldmm.start_code;
+  mm.end_code = oldmm.end_code;
+  mm.start_data = oldmm.start_data;
+  mm.end_data = oldmm.end_data;
+  mm.start_brk = oldmm.start_brk;
+  mm.brk = oldmm.brk;
+  mm.start_stack = oldmm.start_stack;
+  mm.arg_start = oldmm.arg_start;
+  mm.arg_end = oldmm.arg_end;
+  mm.env_start = oldmm.env_start;
+  mm.env_end = oldmm.env_end;
   mm.saved_auxv = oldmm.saved_auxv.map((p) => [p[0], p[1]]);
   mm.exe_file = oldmm.exe_file;
   if (dup_mmap(m, task, mm, oldmm) < 0) return null;
@@ -171,6 +206,7 @@ function dup_mm(m: Machine, task: task_struct, oldmm: mm_struct): mm_struct | nu
  * threads and CLONE_VM processes. Returns the child.
  */
 export function do_fork(m: Machine, parent: task_struct, flags: number): SysResult<task_struct> {
+  parent.assert_runnable();
   if (flags & CLONE_THREAD && !(flags & CLONE_SIGHAND)) return err(EINVAL);
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return err(EINVAL);
   const oldmm = parent.mm;

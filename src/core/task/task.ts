@@ -45,6 +45,11 @@ export const READ_IMPLIES_EXEC = 0x0400000;
 export const ADDR_NO_RANDOMIZE = 0x0040000;
 export const ADDR_COMPAT_LAYOUT = 0x0200000;
 
+/** A call addressed to a task that cannot run (blocked in vfork, or exited). */
+export class TaskBlockedError extends Error {
+  override name = "TaskBlockedError";
+}
+
 export type TaskState = "running" | "vfork-waiting" | "zombie" | "dead";
 
 export class task_struct {
@@ -58,7 +63,8 @@ export class task_struct {
   vfork_parent: number | null = null;
 
   constructor(
-    readonly pid: number,
+    /** Changes only when a non-leader thread execs and takes over its group leader's pid (de_thread). */
+    public pid: number,
     public tgid: number,
     public ppid: number,
     public comm: string,
@@ -68,6 +74,16 @@ export class task_struct {
     public rlimits: Rlimits,
     public caps: Capabilities,
   ) {}
+
+  /**
+   * The task is blocked (a vfork parent until its child execs or exits): it cannot make calls.
+   * Callers that would run it anyway have a bug; the core refuses with TaskBlockedError.
+   */
+  assert_runnable(): void {
+    if (this.state === "vfork-waiting")
+      throw new TaskBlockedError(`task ${this.pid} is blocked in vfork until its child execs or exits`);
+    if (this.state !== "running") throw new TaskBlockedError(`task ${this.pid} has exited (${this.state})`);
+  }
 
   /** PF_RANDOMIZE: ASLR applies to this task. */
   randomize(randomize_va_space: number): boolean {

@@ -60,7 +60,14 @@ import { sys_madvise } from "../../../src/core/mm/madvise.js";
 import { sys_mlock, sys_mlock2, sys_munlock } from "../../../src/core/mm/mlock.js";
 import { sys_mmap, sys_munmap } from "../../../src/core/mm/mmap.js";
 import { sys_mprotect } from "../../../src/core/mm/mprotect.js";
-import { PTE_DIRTY, PTE_PRESENT, PTE_SWAP, PTE_WRITE, PTE_YOUNG } from "../../../src/core/mm/page_table.js";
+import {
+  PTE_DIRTY,
+  PTE_PRESENT,
+  PTE_SWAP,
+  PTE_WRITE,
+  PTE_YOUNG,
+  pte_pfn,
+} from "../../../src/core/mm/page_table.js";
 import {
   mm_view,
   show_map_vma,
@@ -160,9 +167,8 @@ function access(e: Env, off: number, write: boolean): void {
   if (!vma || !(vma.vm_flags & (write ? VM_WRITE : VM_READ)))
     throw new Error(`SIGSEGV at ${addr.toString(16)}`);
   const vpn = addr / PG;
-  const i = vpn % 512;
   const allowed = () => {
-    const bits = e.mm.pgd.table(vpn)?.bits[i] ?? 0;
+    const bits = e.mm.pgd.get(vpn);
     return (bits & PTE_PRESENT) !== 0 && (!write || (bits & PTE_WRITE) !== 0);
   };
   if (!allowed()) {
@@ -171,7 +177,7 @@ function access(e: Env, off: number, write: boolean): void {
       throw new Error(`fault failed at ${addr.toString(16)}`);
     if (!allowed()) throw new Error(`access still not allowed after the fault at ${addr.toString(16)}`);
   }
-  e.mm.pgd.table(vpn)!.bits[i]! |= PTE_YOUNG | (write ? PTE_DIRTY : 0);
+  e.mm.pgd.setAt(vpn, e.mm.pgd.get(vpn) | PTE_YOUNG | (write ? PTE_DIRTY : 0));
   e.call({ ok: true, value: 0 }); // validate
 }
 
@@ -738,9 +744,7 @@ describe("smaps computation", () => {
     const e = env();
     e.ok(sys_mmap(e.m, e.t, ANON_RW, 2 * PG, RW, A | MAP_FIXED | MAP_NORESERVE, -1, 0));
     const vpn = ANON_RW / PG;
-    const tb = e.mm.pgd.tableAlloc(vpn);
-    tb.bits[vpn % 512] = PTE_SWAP;
-    tb.used++;
+    e.mm.pgd.setAt(vpn, PTE_SWAP);
     const s = show_smaps(e.m, e.mm, { vsyscall: false });
     expect(s).toContain("Swap:                  4 kB\nSwapPss:               4 kB\n");
     // A 1 TiB VMA: Size has 10 digits.
@@ -761,7 +765,7 @@ describe("smaps computation", () => {
     const e = env();
     e.ok(sys_mmap(e.m, e.t, ANON_RW, PG, PROT_READ, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
     access(e, 0, false);
-    const pfn = e.mm.pgd.table(ANON_RW / PG)!.pfn[0]!;
+    const pfn = pte_pfn(e.mm.pgd.get(ANON_RW / PG));
     expect(e.m.frames.flags[pfn]! & PG_swapbacked).toBe(PG_swapbacked);
     expect(show_smaps_rollup(e.m, e.mm)).toContain("Pss_Shmem:             4 kB\n");
   });

@@ -538,12 +538,7 @@ function snapshot(wd: World, withPtes = true): string {
   const out: unknown[] = [vmas, counters];
   if (withPtes) {
     const ptes: number[] = [];
-    for (const key of [...mm.pgd.ptes.keys()].sort((a, b) => a - b)) {
-      const tb = mm.pgd.ptes.get(key)!;
-      for (let i = 0; i < tb.bits.length; i++) {
-        if (tb.bits[i]) ptes.push(key * 512 + i, tb.bits[i]!, tb.pfn[i]!);
-      }
-    }
+    for (const [vpn, pte] of mm.pgd.entries()) ptes.push(vpn, pte);
     const caches = [...m.fs.files()].map((ino) => [ino.i_ino, [...ino.i_pages.entries()]]);
     out.push(ptes, caches, wd.e.t.min_flt, wd.e.t.maj_flt);
   }
@@ -658,8 +653,8 @@ function failsBeforeAnyChange(op: Op, errno: number): boolean {
 /** The non-none PTEs of [a, a+len), in address order. */
 function pteBits(mm: mm_struct, a: number, len: number): number[] {
   const out: number[] = [];
-  mm.pgd.forEach(a / PG, (a + len) / PG, (_vpn, t, i) => {
-    out.push(t.bits[i]!);
+  mm.pgd.forEach(a / PG, (a + len) / PG, (_vpn, slot) => {
+    out.push(mm.pgd.ent[slot]! & 0xff);
   });
   return out;
 }

@@ -21,10 +21,13 @@ function contents(m: Machine, inode: Inode): Buffer {
   const pages = Math.ceil(inode.i_size / PAGE_SIZE);
   for (let idx = 0; idx < pages; idx++) {
     const pfn = inode.i_pages.get(idx);
-    const src = pfn !== undefined ? m.frames.data[pfn] : inode.disk.get(idx);
-    if (!src) continue;
     const n = Math.min(PAGE_SIZE, inode.i_size - idx * PAGE_SIZE);
-    out.set(src.subarray(0, n), idx * PAGE_SIZE);
+    if (pfn !== undefined) {
+      m.frames.read(pfn, 0, n, out, idx * PAGE_SIZE);
+      continue;
+    }
+    const src = inode.disk.get(idx);
+    if (src) out.set(src.subarray(0, n), idx * PAGE_SIZE);
   }
   return out;
 }

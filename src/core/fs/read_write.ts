@@ -1,0 +1,99 @@
+/**
+ * File I/O through the page cache (mm/filemap.c): pread(2) and pwrite(2) see and change the same
+ * page-cache pages that shared and not-yet-copied private mappings map, so a store through a
+ * MAP_SHARED mapping is what a read of the file returns and a write to the file is what every
+ * such mapping reads. Writeback copies a dirty page's bytes to the file's "disk", so a page that
+ * leaves the cache later reads back what was written.
+ *
+ * Not modelled: read-ahead on read(2) (a missing page is read alone), O_DIRECT, holes' block
+ * allocation.
+ */
+import { EBADF, EFBIG, EINVAL, EISDIR, EPERM } from "../abi/errno.js";
+import { O_APPEND, O_PATH, PAGE_SIZE } from "../abi/mman.js";
+import { err, ok, type SysResult } from "../lib/result.js";
+import type { Machine } from "../machine.js";
+import { PG_dirty } from "../mem/frames.js";
+import { add_to_page_cache } from "../mm/fault.js";
+import type { task_struct } from "../task/task.js";
+import { type Inode, MAX_LFS_FILESIZE } from "./file.js";
+
+/** The page-cache frame of page `index`, read in from the file if it is not cached. */
+export function filemap_get_page(m: Machine, inode: Inode, index: number): number {
+  return inode.i_pages.get(index) ?? add_to_page_cache(m, inode, index);
+}
+
+/**
+ * Write back one page-cache page: its bytes up to i_size become the file's contents on disk (the
+ * rest of a partial last page is never written). The page is clean afterwards.
+ */
+export function writeback_page(m: Machine, inode: Inode, index: number, pfn: number): void {
+  const f = m.frames;
+  f.flags[pfn]! &= ~PG_dirty;
+  if (inode.mmapKind !== "page_cache") return;
+  const valid = Math.min(PAGE_SIZE, inode.i_size - index * PAGE_SIZE);
+  if (valid <= 0) return;
+  const bytes = f.bytes(pfn);
+  bytes.fill(0, valid);
+  if (bytes.some((b) => b !== 0)) inode.disk.set(index, bytes);
+  else inode.disk.delete(index);
+}
+
+/** pread(2): up to `len` bytes at `off`, stopping at end of file. */
+export function sys_pread(
+  m: Machine,
+  task: task_struct,
+  fd: number,
+  len: number,
+  off: number,
+): SysResult<Uint8Array> {
+  const file = task.files.get(fd);
+  if (!file || file.f_flags & O_PATH || !file.readable) return err(EBADF);
+  if (file.inode.kind === "directory") return err(EISDIR);
+  if (off < 0 || len < 0) return err(EINVAL);
+  const inode = file.inode;
+  if (inode.mmapKind !== "page_cache" && inode.mmapKind !== "shmem") return ok(new Uint8Array(0));
+  const n = Math.max(0, Math.min(len, inode.i_size - off));
+  const out = new Uint8Array(n);
+  for (let done = 0; done < n; ) {
+    const pos = off + done;
+    const index = Math.floor(pos / PAGE_SIZE);
+    const at = pos % PAGE_SIZE;
+    const k = Math.min(PAGE_SIZE - at, n - done);
+    m.frames.read(filemap_get_page(m, inode, index), at, k, out, done);
+    done += k;
+  }
+  return ok(out);
+}
+
+/**
+ * pwrite(2): `data` at `off` into the page cache (pages become dirty), growing the file when it
+ * ends beyond EOF. Mappings of the pages see the bytes at once.
+ */
+export function sys_pwrite(
+  m: Machine,
+  task: task_struct,
+  fd: number,
+  data: Uint8Array,
+  off: number,
+): SysResult<number> {
+  const file = task.files.get(fd);
+  if (!file || file.f_flags & O_PATH || !file.writable) return err(EBADF);
+  if (file.inode.kind === "directory") return err(EISDIR);
+  if (off < 0) return err(EINVAL);
+  const inode = file.inode;
+  if (inode.kind !== "regular" && inode.kind !== "shmem") return err(EINVAL);
+  if (inode.attrs.appendOnly && !(file.f_flags & O_APPEND)) return err(EPERM);
+  if (off + data.length > MAX_LFS_FILESIZE) return err(EFBIG);
+  for (let done = 0; done < data.length; ) {
+    const pos = off + done;
+    const index = Math.floor(pos / PAGE_SIZE);
+    const at = pos % PAGE_SIZE;
+    const k = Math.min(PAGE_SIZE - at, data.length - done);
+    const pfn = filemap_get_page(m, inode, index);
+    m.frames.write(pfn, at, k, data, done);
+    m.frames.flags[pfn]! |= PG_dirty;
+    done += k;
+  }
+  if (off + data.length > inode.i_size) inode.i_size = off + data.length;
+  return ok(data.length);
+}
