@@ -8,26 +8,51 @@ import { PROFILES, type Profile } from "./generate.js";
 import { setupHost, unsupportedReason } from "./host.js";
 import { formatDivergence, runTrace } from "./run.js";
 
-const { values } = parseArgs({
-  options: {
-    traces: { type: "string", default: "100" },
-    profile: { type: "string" },
-    seed: { type: "string", default: "0" },
-    show: { type: "string", default: "3" },
-  },
-});
+const USAGE = `usage: npm run conformance -- [--traces N] [--profile ${PROFILES.join("|")}] [--seed S] [--show K]
+  --traces N   traces per profile (default 100)
+  --profile P  one profile (default: all)
+  --seed S     first seed (default 0); trace i uses seed S + i
+  --show K     divergences to print in full (default 3)`;
+
+function usageError(msg: string): never {
+  console.error(`${msg}\n${USAGE}`);
+  process.exit(2);
+}
+
+let values: { traces: string; profile?: string; seed: string; show: string; help?: boolean };
+try {
+  values = parseArgs({
+    options: {
+      traces: { type: "string", default: "100" },
+      profile: { type: "string" },
+      seed: { type: "string", default: "0" },
+      show: { type: "string", default: "3" },
+      help: { type: "boolean", short: "h" },
+    },
+  }).values;
+} catch (e) {
+  usageError((e as Error).message);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const reason = unsupportedReason();
 if (reason) {
   console.log(`conformance SKIPPED: ${reason}`);
   process.exit(0);
 }
-const traces = Number(values.traces);
-const seed0 = Number(values.seed);
-const show = Number(values.show);
+const count = (name: string, v: string, min: number): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) usageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+};
+const traces = count("traces", values.traces, 1);
+const seed0 = count("seed", values.seed, 0);
+const show = count("show", values.show, 0);
 const profiles: Profile[] = values.profile ? [values.profile as Profile] : [...PROFILES];
-for (const p of profiles)
-  if (!PROFILES.includes(p)) throw new Error(`unknown profile ${p} (${PROFILES.join(", ")})`);
+for (const p of profiles) if (!PROFILES.includes(p)) usageError(`unknown profile "${p}"`);
 
 const host = setupHost();
 console.log(`host profile: ${JSON.stringify(host.profile)}`);
