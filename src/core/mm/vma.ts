@@ -19,6 +19,16 @@ export function vma_link(mm: mm_struct, vma: vm_area_struct): void {
   vma_linked(mm, vma);
 }
 
+/**
+ * dup_mmap()'s linking of a new mm's VMAs (in address order) into its empty tree: all at once, in
+ * one linear pass (VmaTree.build, where the kernel duplicates the parent's maple tree with
+ * __mt_dup), then each one's map_count and file references as vma_link() adds them.
+ */
+export function vma_link_all(mm: mm_struct, vmas: readonly vm_area_struct[]): void {
+  mm.mm_mt.build(vmas);
+  for (const v of vmas) vma_linked(mm, v);
+}
+
 /** What linking a VMA that is now in the tree adds: map_count and the file's references. */
 function vma_linked(mm: mm_struct, vma: vm_area_struct): void {
   mm.map_count++;

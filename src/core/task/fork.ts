@@ -31,7 +31,7 @@ import {
   VM_SHARED,
   VM_WIPEONFORK,
 } from "../mm/vm_flags.js";
-import { vma_link } from "../mm/vma.js";
+import { vma_link_all } from "../mm/vma.js";
 import { task_struct } from "./task.js";
 
 /** clone(2) flags that matter for memory. */
@@ -134,7 +134,11 @@ function copy_pte_range(
   return n;
 }
 
-/** dup_mmap(): copy every VMA but VM_DONTCOPY ones; WIPEONFORK VMAs come empty; locks are not inherited. */
+/**
+ * dup_mmap(): copy every VMA but VM_DONTCOPY ones; WIPEONFORK VMAs come empty; locks are not
+ * inherited. As the kernel does it: the child's tree is filled in bulk (its __mt_dup) before any
+ * page table is copied, here from the child VMAs made in a first pass over the parent's.
+ */
 function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct): number {
   mm.total_vm = oldmm.total_vm;
   mm.data_vm = oldmm.data_vm;
@@ -142,6 +146,10 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
   mm.stack_vm = oldmm.stack_vm;
   mm.shared_vm = oldmm.shared_vm;
   let charged = 0;
+  let retval = 0;
+  /** The parent's VMAs that are copied, and their copies, in address order. */
+  const from: vm_area_struct[] = [];
+  const to: vm_area_struct[] = [];
   for (let mpnt = oldmm.mm_mt.first(); mpnt; mpnt = oldmm.mm_mt.next(mpnt)) {
     const n = mpnt.nr_pages;
     if (mpnt.vm_flags & VM_DONTCOPY) {
@@ -150,8 +158,8 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
     }
     if (mpnt.vm_flags & VM_ACCOUNT) {
       if (!security_vm_enough_memory(m, task, oldmm, n)) {
-        vm_unacct_memory(m, charged);
-        return -ENOMEM;
+        retval = -ENOMEM;
+        break;
       }
       charged += n;
     }
@@ -167,10 +175,15 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
     );
     tmp.special = mpnt.special;
     if (!(mpnt.vm_flags & VM_WIPEONFORK)) anon_vma_fork(m, tmp, mpnt);
-    vma_link(mm, tmp);
-    if (!(tmp.vm_flags & VM_WIPEONFORK)) copy_page_range(m, mm, oldmm, mpnt);
+    from.push(mpnt);
+    to.push(tmp);
   }
-  return 0;
+  vma_link_all(mm, to);
+  for (let i = 0; i < to.length; i++) {
+    if (!(to[i]!.vm_flags & VM_WIPEONFORK)) copy_page_range(m, mm, oldmm, from[i]!);
+  }
+  if (retval < 0) vm_unacct_memory(m, charged);
+  return retval;
 }
 
 /** dup_mm(): a new mm_struct copied from the parent's. */
