@@ -51,13 +51,20 @@ function anon_vma_fork(m: Machine, child: vm_area_struct, parent: vm_area_struct
 }
 
 /**
- * copy_page_range(): only VMAs with an anon_vma (or PFN maps, or guard markers) get their PTEs
- * copied; the rest refault from the page cache. Private writable anonymous pages become
- * write-protected in both mms and shared (copy-on-write); child PTEs are old, shared ones clean.
- * Entries are copied, never page contents.
+ * vma_needs_copy(): only VMAs with an anon_vma (or PFN maps, or guard markers) get their PTEs
+ * copied at fork; the rest refault from the page cache.
+ */
+function vma_needs_copy(svma: vm_area_struct): boolean {
+  return !!svma.anon_vma || (svma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD)) !== 0;
+}
+
+/**
+ * copy_page_range(): the PTEs of a VMA that vma_needs_copy(). Private writable anonymous pages
+ * become write-protected in both mms and shared (copy-on-write); child PTEs are old, shared ones
+ * clean. Entries are copied, never page contents.
  */
 function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_area_struct): void {
-  if (!(svma.anon_vma || svma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD))) return;
+  if (!vma_needs_copy(svma)) return;
   const cow = (svma.vm_flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
   const wp = cow ? ~PTE_WRITE : ~0;
   const childMask = ~(PTE_YOUNG | (svma.vm_flags & VM_SHARED ? PTE_DIRTY : 0));
@@ -147,16 +154,17 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
   mm.shared_vm = oldmm.shared_vm;
   let charged = 0;
   let retval = 0;
-  /** The parent's VMAs that are copied, and their copies, in address order. */
-  const from: vm_area_struct[] = [];
-  const to: vm_area_struct[] = [];
+  /** The copies, in address order. */
+  const vmas: vm_area_struct[] = [];
+  /** The parent's VMAs whose page tables are copied (most of a large address space's are not). */
+  const copied: vm_area_struct[] = [];
   for (let mpnt = oldmm.mm_mt.first(); mpnt; mpnt = oldmm.mm_mt.next(mpnt)) {
-    const n = mpnt.nr_pages;
     if (mpnt.vm_flags & VM_DONTCOPY) {
-      vm_stat_account(mm, mpnt.vm_flags, -n);
+      vm_stat_account(mm, mpnt.vm_flags, -mpnt.nr_pages);
       continue;
     }
     if (mpnt.vm_flags & VM_ACCOUNT) {
+      const n = mpnt.nr_pages;
       if (!security_vm_enough_memory(m, task, oldmm, n)) {
         retval = -ENOMEM;
         break;
@@ -174,14 +182,14 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
       mpnt.vm_ops,
     );
     tmp.special = mpnt.special;
-    if (!(mpnt.vm_flags & VM_WIPEONFORK)) anon_vma_fork(m, tmp, mpnt);
-    from.push(mpnt);
-    to.push(tmp);
+    if (!(mpnt.vm_flags & VM_WIPEONFORK)) {
+      anon_vma_fork(m, tmp, mpnt);
+      if (vma_needs_copy(mpnt)) copied.push(mpnt);
+    }
+    vmas.push(tmp);
   }
-  vma_link_all(mm, to);
-  for (let i = 0; i < to.length; i++) {
-    if (!(to[i]!.vm_flags & VM_WIPEONFORK)) copy_page_range(m, mm, oldmm, from[i]!);
-  }
+  vma_link_all(mm, vmas);
+  for (const mpnt of copied) copy_page_range(m, mm, oldmm, mpnt);
   if (retval < 0) vm_unacct_memory(m, charged);
   return retval;
 }
