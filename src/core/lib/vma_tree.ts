@@ -146,7 +146,11 @@ export class VmaTree<T extends VmaRange> {
   private F: Float64Array = EMPTY_F;
   /** ... and as counts and links: the same buffer. */
   private I: Int32Array = EMPTY_I;
-  /** Elements: node n's slots are vals[n * B ... n * B + B). Unused slots hold undefined. */
+  /**
+   * Elements: node n's slots are vals[n * B ... n * B + B). Unused slots hold undefined or are
+   * holes (which read as undefined): the array grows by setting its length, and build() sizes it
+   * at once, so every tree's array has the same (holey) elements kind and no push loop fills it.
+   */
   private vals: (T | undefined)[] = [];
   private root = NIL;
   /** Levels above the leaves (0: the root is a leaf). */
@@ -294,7 +298,7 @@ export class VmaTree<T extends VmaRange> {
     }
     const F = new Float64Array(nodes * STRIDE);
     const I = new Int32Array(F.buffer);
-    const vals: (T | undefined)[] = [];
+    const vals: (T | undefined)[] = new Array(nodes * B);
     // Each node's largest gap, for its parent's entry (nodes of one level are numbered in order).
     const gaps = new Float64Array(leaves);
     const startGap = this.startGap;
@@ -325,13 +329,10 @@ export class VmaTree<T extends VmaRange> {
           F[fb + GAP_END + i] = ge;
           if (ge - prevEnd > m) m = ge - prevEnd;
           prevEnd = e;
-          vals.push(v);
+          vals[leaf * B + i] = v;
           Slot.set(v, leaf * B + i + 1);
         }
-        for (let i = c; i < B; i++) {
-          F[fb + END + i] = INF;
-          vals.push(undefined);
-        }
+        for (let i = c; i < B; i++) F[fb + END + i] = INF;
         gaps[leaf] = m;
         I[ib + COUNT] = c;
         I[ib + PARENT] = NIL;
@@ -369,7 +370,6 @@ export class VmaTree<T extends VmaRange> {
           if (g > m) m = g;
         }
         for (let i = c; i < B; i++) F[fb + PIVOT + i] = INF;
-        for (let i = 0; i < B; i++) vals.push(undefined);
         gaps[q] = m; // read back only by this level's parents, after the slots below q are done
         I[ib + COUNT] = c;
         I[ib + PARENT] = NIL;
@@ -979,7 +979,7 @@ export class VmaTree<T extends VmaRange> {
       this.F = k;
       this.I = new Int32Array(k.buffer);
       const vals = this.vals;
-      for (let i = cap * B; i < c * B; i++) vals.push(undefined);
+      vals.length = c * B;
     }
     const n = this.used++;
     this.F.fill(Number.POSITIVE_INFINITY, n * STRIDE + END, n * STRIDE + END + B);
