@@ -154,8 +154,9 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
   mm.shared_vm = oldmm.shared_vm;
   let charged = 0;
   let retval = 0;
-  /** The copies, in address order. */
-  const vmas: vm_area_struct[] = [];
+  /** The copies, in address order (sized once: most VMAs are copied). */
+  const vmas = new Array<vm_area_struct>(oldmm.mm_mt.size);
+  let nr = 0;
   /** The parent's VMAs whose page tables are copied (most of a large address space's are not). */
   const copied: vm_area_struct[] = [];
   for (let mpnt = oldmm.mm_mt.first(); mpnt; mpnt = oldmm.mm_mt.next(mpnt)) {
@@ -186,8 +187,9 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
       anon_vma_fork(m, tmp, mpnt);
       if (vma_needs_copy(mpnt)) copied.push(mpnt);
     }
-    vmas.push(tmp);
+    vmas[nr++] = tmp;
   }
+  vmas.length = nr;
   vma_link_all(mm, vmas);
   for (const mpnt of copied) copy_page_range(m, mm, oldmm, mpnt);
   if (retval < 0) vm_unacct_memory(m, charged);
