@@ -8,7 +8,7 @@ import { PAGE_SIZE, PMD_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { type FrameTable, PG_anon, PG_anon_exclusive } from "../mem/frames.js";
-import { security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "../mm/accounting.js";
+import { security_vm_enough_memory, vm_stat_account } from "../mm/accounting.js";
 import {
   PTE_DIRTY,
   PTE_GUARD,
@@ -32,6 +32,7 @@ import {
   VM_WIPEONFORK,
 } from "../mm/vm_flags.js";
 import { vma_link_all } from "../mm/vma.js";
+import { exit_mmap } from "./exit.js";
 import { task_struct } from "./task.js";
 
 /** clone(2) flags that matter for memory. */
@@ -152,7 +153,6 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
   mm.exec_vm = oldmm.exec_vm;
   mm.stack_vm = oldmm.stack_vm;
   mm.shared_vm = oldmm.shared_vm;
-  let charged = 0;
   let retval = 0;
   /** The copies, in address order (sized once: most VMAs are copied). */
   const vmas = new Array<vm_area_struct>(oldmm.mm_mt.size);
@@ -165,12 +165,11 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
       continue;
     }
     if (mpnt.vm_flags & VM_ACCOUNT) {
-      const n = mpnt.nr_pages;
-      if (!security_vm_enough_memory(m, task, oldmm, n)) {
+      if (!security_vm_enough_memory(m, task, oldmm, mpnt.nr_pages)) {
+        // What was copied up to here stays in the child for dup_mm() to tear down.
         retval = -ENOMEM;
         break;
       }
-      charged += n;
     }
     const tmp = new vm_area_struct(
       mm,
@@ -192,7 +191,6 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
   vmas.length = nr;
   vma_link_all(mm, vmas);
   for (const mpnt of copied) copy_page_range(m, mm, oldmm, mpnt);
-  if (retval < 0) vm_unacct_memory(m, charged);
   return retval;
 }
 
@@ -218,7 +216,12 @@ function dup_mm(m: Machine, task: task_struct, oldmm: mm_struct): mm_struct | nu
   mm.env_end = oldmm.env_end;
   mm.saved_auxv = oldmm.saved_auxv.map((p) => [p[0], p[1]]);
   mm.exe_file = oldmm.exe_file;
-  if (dup_mmap(m, task, mm, oldmm) < 0) return null;
+  if (dup_mmap(m, task, mm, oldmm) < 0) {
+    // mmput() of the half-built mm: exit_mmap() unmaps what was copied (page references, file
+    // references, the charge of its VM_ACCOUNT VMAs).
+    exit_mmap(m, mm);
+    return null;
+  }
   mm.hiwater_rss = mm.get_mm_rss();
   mm.hiwater_vm = mm.total_vm;
   return mm;

@@ -3,7 +3,7 @@
  * copy-on-write contents, fork-child merge restrictions, CLONE_VM sharing, exit and wait4.
  */
 import { describe, expect, it } from "vitest";
-import { ECHILD } from "../../../src/core/abi/errno.js";
+import { ECHILD, ENOMEM } from "../../../src/core/abi/errno.js";
 import {
   MADV_DONTFORK,
   MADV_GUARD_INSTALL,
@@ -14,10 +14,12 @@ import {
   MAP_GROWSDOWN,
   MAP_PRIVATE,
   MAP_SHARED,
+  O_RDWR,
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
 } from "../../../src/core/abi/mman.js";
+import { sys_open } from "../../../src/core/fs/open.js";
 import { Machine } from "../../../src/core/machine.js";
 import { access_vm } from "../../../src/core/mm/access.js";
 import { sys_madvise } from "../../../src/core/mm/madvise.js";
@@ -160,6 +162,49 @@ describe("fork: the child's VMA tree", () => {
     do_wait4(m, p, c.pid);
     check();
     expect(layout(mm).length).toBe(3000);
+  });
+});
+
+describe("fork: out of commit charge", () => {
+  it("a fork that fails part-way (ENOMEM) leaves nothing of the child behind", () => {
+    // Strict overcommit with room for the parent's 610 accounted pages and little more: the child
+    // copies the touched 10-page VMA and a shared file mapping, then fails on the 600-page one.
+    const m = new Machine({
+      seed: 1,
+      profile: {
+        ...HOST_PROFILE,
+        overcommitMemory: 2,
+        overcommitKbytes: 4096,
+        adminReserveKbytes: 0,
+        userReserveKbytes: 0,
+      },
+    });
+    const p = m.spawnEmpty();
+    m.fs.create("/f", 4 * PG);
+    const fd = sys_open(m, p, "/f", O_RDWR);
+    if (!fd.ok) throw new Error("open");
+    sys_mmap(m, p, W, 10 * PG, RW, FIX, -1, 0);
+    access_vm(m, p, W, 2, "write", bytes("hi"));
+    sys_mmap(m, p, W + 20 * PG, 4 * PG, RW, MAP_SHARED | MAP_FIXED, fd.value, 0);
+    access_vm(m, p, W + 20 * PG, 1, "write", bytes("f"));
+    sys_mmap(m, p, W + 100 * PG, 600 * PG, RW, FIX, -1, 0);
+    validate_machine(m);
+    const committed = m.vm_committed_as;
+    const inode = m.fs.lookup("/f")!;
+    const mappers = inode.i_mmap.size;
+    const r = do_fork(m, p, 0);
+    expect(r.ok ? 0 : r.errno).toBe(ENOMEM);
+    expect(m.tasks.size).toBe(1);
+    // No page, file or commit references of the half-built child remain.
+    validate_machine(m);
+    expect(m.vm_committed_as).toBe(committed);
+    expect(inode.i_mmap.size).toBe(mappers);
+    // The parent's page went copy-on-write for the copy and is its own again: a write reuses it.
+    const used = m.frames.nr_used;
+    expect(access_vm(m, p, W, 2, "write", bytes("HI")).minor).toBe(1);
+    expect(m.frames.nr_used).toBe(used);
+    expect(text(access_vm(m, p, W, 2, "read").data)).toBe("HI");
+    validate_machine(m);
   });
 });
 
