@@ -19,6 +19,16 @@ export function vma_link(mm: mm_struct, vma: vm_area_struct): void {
   vma_linked(mm, vma);
 }
 
+/**
+ * dup_mmap()'s linking of a new mm's VMAs (in address order) into its empty tree: all at once, in
+ * one linear pass (VmaTree.build, where the kernel duplicates the parent's maple tree with
+ * __mt_dup), then each one's map_count and file references as vma_link() adds them.
+ */
+export function vma_link_all(mm: mm_struct, vmas: readonly vm_area_struct[]): void {
+  mm.mm_mt.build(vmas);
+  for (const v of vmas) vma_linked(mm, v);
+}
+
 /** What linking a VMA that is now in the tree adds: map_count and the file's references. */
 function vma_linked(mm: mm_struct, vma: vm_area_struct): void {
   mm.map_count++;
@@ -42,9 +52,17 @@ export function vma_unlink(mm: mm_struct, vma: vm_area_struct): void {
 /** find_vma(): the first VMA with vm_end > addr, through the one-entry cache. */
 export function find_vma(mm: mm_struct, addr: number): vm_area_struct | undefined {
   const c = mm.mmap_cache;
-  if (c && c.vm_start <= addr && addr < c.vm_end) {
-    mm.mmap_cache_hits++;
-    return c;
+  if (c) {
+    // c.vm_start <= addr < c.vm_end, tested without branching on which side of vm_start addr is
+    // (a coin toss for random addresses: a mispredicted branch on every other miss). For integer
+    // addresses (callers pass safe integers) the arithmetic is exact wherever it decides, near the
+    // VMA; where it rounds, addr is far outside it either way.
+    const s = c.vm_start;
+    const e = c.vm_end;
+    if (Math.abs(2 * (addr - s) - (e - s)) <= e - s && addr < e) {
+      mm.mmap_cache_hits++;
+      return c;
+    }
   }
   mm.mmap_cache_misses++;
   const v = mm.mm_mt.find(addr);

@@ -8,7 +8,7 @@ import { PAGE_SIZE, PMD_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { type FrameTable, PG_anon, PG_anon_exclusive } from "../mem/frames.js";
-import { security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "../mm/accounting.js";
+import { security_vm_enough_memory, vm_stat_account } from "../mm/accounting.js";
 import {
   PTE_DIRTY,
   PTE_GUARD,
@@ -31,7 +31,8 @@ import {
   VM_SHARED,
   VM_WIPEONFORK,
 } from "../mm/vm_flags.js";
-import { vma_link } from "../mm/vma.js";
+import { vma_link_all } from "../mm/vma.js";
+import { exit_mmap } from "./exit.js";
 import { task_struct } from "./task.js";
 
 /** clone(2) flags that matter for memory. */
@@ -51,13 +52,20 @@ function anon_vma_fork(m: Machine, child: vm_area_struct, parent: vm_area_struct
 }
 
 /**
- * copy_page_range(): only VMAs with an anon_vma (or PFN maps, or guard markers) get their PTEs
- * copied; the rest refault from the page cache. Private writable anonymous pages become
- * write-protected in both mms and shared (copy-on-write); child PTEs are old, shared ones clean.
- * Entries are copied, never page contents.
+ * vma_needs_copy(): only VMAs with an anon_vma (or PFN maps, or guard markers) get their PTEs
+ * copied at fork; the rest refault from the page cache.
+ */
+function vma_needs_copy(svma: vm_area_struct): boolean {
+  return !!svma.anon_vma || (svma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD)) !== 0;
+}
+
+/**
+ * copy_page_range(): the PTEs of a VMA that vma_needs_copy(). Private writable anonymous pages
+ * become write-protected in both mms and shared (copy-on-write); child PTEs are old, shared ones
+ * clean. Entries are copied, never page contents.
  */
 function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_area_struct): void {
-  if (!(svma.anon_vma || svma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_MAYBE_GUARD))) return;
+  if (!vma_needs_copy(svma)) return;
   const cow = (svma.vm_flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
   const wp = cow ? ~PTE_WRITE : ~0;
   const childMask = ~(PTE_YOUNG | (svma.vm_flags & VM_SHARED ? PTE_DIRTY : 0));
@@ -134,26 +142,34 @@ function copy_pte_range(
   return n;
 }
 
-/** dup_mmap(): copy every VMA but VM_DONTCOPY ones; WIPEONFORK VMAs come empty; locks are not inherited. */
+/**
+ * dup_mmap(): copy every VMA but VM_DONTCOPY ones; WIPEONFORK VMAs come empty; locks are not
+ * inherited. As the kernel does it: the child's tree is filled in bulk (its __mt_dup) before any
+ * page table is copied, here from the child VMAs made in a first pass over the parent's.
+ */
 function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct): number {
   mm.total_vm = oldmm.total_vm;
   mm.data_vm = oldmm.data_vm;
   mm.exec_vm = oldmm.exec_vm;
   mm.stack_vm = oldmm.stack_vm;
   mm.shared_vm = oldmm.shared_vm;
-  let charged = 0;
+  let retval = 0;
+  /** The copies, in address order (sized once: most VMAs are copied). */
+  const vmas = new Array<vm_area_struct>(oldmm.mm_mt.size);
+  let nr = 0;
+  /** The parent's VMAs whose page tables are copied (most of a large address space's are not). */
+  const copied: vm_area_struct[] = [];
   for (let mpnt = oldmm.mm_mt.first(); mpnt; mpnt = oldmm.mm_mt.next(mpnt)) {
-    const n = mpnt.nr_pages;
     if (mpnt.vm_flags & VM_DONTCOPY) {
-      vm_stat_account(mm, mpnt.vm_flags, -n);
+      vm_stat_account(mm, mpnt.vm_flags, -mpnt.nr_pages);
       continue;
     }
     if (mpnt.vm_flags & VM_ACCOUNT) {
-      if (!security_vm_enough_memory(m, task, oldmm, n)) {
-        vm_unacct_memory(m, charged);
-        return -ENOMEM;
+      if (!security_vm_enough_memory(m, task, oldmm, mpnt.nr_pages)) {
+        // What was copied up to here stays in the child for dup_mm() to tear down.
+        retval = -ENOMEM;
+        break;
       }
-      charged += n;
     }
     const tmp = new vm_area_struct(
       mm,
@@ -166,11 +182,16 @@ function dup_mmap(m: Machine, task: task_struct, mm: mm_struct, oldmm: mm_struct
       mpnt.vm_ops,
     );
     tmp.special = mpnt.special;
-    if (!(mpnt.vm_flags & VM_WIPEONFORK)) anon_vma_fork(m, tmp, mpnt);
-    vma_link(mm, tmp);
-    if (!(tmp.vm_flags & VM_WIPEONFORK)) copy_page_range(m, mm, oldmm, mpnt);
+    if (!(mpnt.vm_flags & VM_WIPEONFORK)) {
+      anon_vma_fork(m, tmp, mpnt);
+      if (vma_needs_copy(mpnt)) copied.push(mpnt);
+    }
+    vmas[nr++] = tmp;
   }
-  return 0;
+  vmas.length = nr;
+  vma_link_all(mm, vmas);
+  for (const mpnt of copied) copy_page_range(m, mm, oldmm, mpnt);
+  return retval;
 }
 
 /** dup_mm(): a new mm_struct copied from the parent's. */
@@ -195,7 +216,12 @@ function dup_mm(m: Machine, task: task_struct, oldmm: mm_struct): mm_struct | nu
   mm.env_end = oldmm.env_end;
   mm.saved_auxv = oldmm.saved_auxv.map((p) => [p[0], p[1]]);
   mm.exe_file = oldmm.exe_file;
-  if (dup_mmap(m, task, mm, oldmm) < 0) return null;
+  if (dup_mmap(m, task, mm, oldmm) < 0) {
+    // mmput() of the half-built mm: exit_mmap() unmaps what was copied (page references, file
+    // references, the charge of its VM_ACCOUNT VMAs).
+    exit_mmap(m, mm);
+    return null;
+  }
   mm.hiwater_rss = mm.get_mm_rss();
   mm.hiwater_vm = mm.total_vm;
   return mm;

@@ -1119,3 +1119,253 @@ describe("VmaTree: 65 531 elements", () => {
     expectSameOrder([...t], m.a);
   });
 });
+
+describe("VmaTree: build (dup_mmap's bulk copy)", () => {
+  /**
+   * n elements in address order from rng: holes of 0 to a few pages (some far larger, so the
+   * largest gaps sit in different subtrees), lengths of 1 to 3 pages, some stack-like.
+   */
+  function layout(n: number, rng: Rng, first = 0): Vma[] {
+    const vs: Vma[] = [];
+    let page = first;
+    for (let i = 0; i < n; i++) {
+      const r = rng.below(20);
+      page += r === 0 ? rng.below(500) : r < 8 ? 0 : rng.below(4);
+      const len = 1 + rng.below(3);
+      vs.push(pv(page, page + len, rng.below(12) === 0));
+      page += len;
+    }
+    return vs;
+  }
+
+  /** Every query of the tree against the model: neighbours, find/lookup, range, gap searches. */
+  function expectLikeModel(t: VmaTree<Vma>, m: Model, rng: Rng, queries: number): void {
+    expect(t.size).toBe(m.a.length);
+    checkNeighbours(t, m);
+    const top = m.a.length ? m.a[m.a.length - 1]!.vm_end / P + 50 : 50;
+    for (let q = 0; q < queries; q++) {
+      const x = rng.below(top * P + P) - P / 2;
+      expect(t.find(x)).toBe(m.find(x));
+      expect(t.lookup(x)).toBe(m.lookup(x));
+      const len = (1 + rng.below(q % 5 === 0 ? 400 : 6)) * P;
+      const lo = (rng.below(top + 10) - 5) * P;
+      const hi = lo + rng.below(top + 10) * P;
+      expect([len, lo, hi, t.unmappedAreaTopdown(len, lo, hi)]).toEqual([
+        len,
+        lo,
+        hi,
+        m.topdown(len, lo, hi),
+      ]);
+      expect([len, lo, hi, t.unmappedArea(len, lo, hi)]).toEqual([len, lo, hi, m.bottomup(len, lo, hi)]);
+      if (q % 16 === 0) {
+        const s = rng.below(top) * P;
+        const e = s + rng.below(100) * P;
+        expect(t.intersecting(s, e)).toEqual(m.range(s, e));
+        expect([...t.range(s, e)]).toEqual(m.range(s, e));
+      }
+    }
+  }
+
+  it("an empty array leaves the tree empty", () => {
+    const t = makeTree();
+    t.build([]);
+    t.check();
+    expect(t.stats()).toEqual({ height: 0, nodes: 0, bytes: 0 });
+    t.insert(pv(1, 2));
+    t.check();
+  });
+
+  it("every size up to 600: check(), queries and shape, then mixed ops against the model", () => {
+    const rng = new Rng("vma_tree build sizes");
+    for (let n = 1; n <= 600; n += n < 80 ? 1 : 7) {
+      for (const guard of [0, 3 * P]) {
+        const vs = layout(n, rng, rng.below(3));
+        const t = makeTree(guard);
+        const m = new Model(guard);
+        t.build(vs);
+        m.a.push(...vs);
+        t.check();
+        // As few nodes as a B-tree of these leaves can have, and as shallow.
+        const leaves = Math.ceil(n / 14);
+        const { height, nodes } = t.stats();
+        expect(nodes).toBeLessThanOrEqual(leaves + Math.ceil(leaves / 13) + 1);
+        expect(height).toBe(n <= 14 ? 1 : n <= 14 * 14 ? 2 : 3);
+        expectLikeModel(t, m, rng, 20);
+        for (let i = 0; i < 40; i++) {
+          const r = rng.below(10);
+          const top = (m.a.length ? m.a[m.a.length - 1]!.vm_end / P : 0) + 20;
+          let op: Op;
+          if (r < 3) op = { k: "ins", s: rng.below(top), n: 1 + rng.below(3), g: rng.below(6) === 0 };
+          else if (r < 5) op = { k: "rm", i: rng.below(1 << 30) };
+          else if (r < 7)
+            op = {
+              k: "split",
+              i: rng.below(1 << 30),
+              at: rng.below(1000) / 1000,
+              below: rng.below(2) === 0,
+              g: false,
+            };
+          else if (r < 8)
+            op = { k: "nudge", i: rng.below(1 << 30), ds: rng.below(5) - 2, de: rng.below(5) - 2 };
+          else op = { k: "srch", len: 1 + rng.below(8), lo: rng.below(top), hi: rng.below(top + 30) };
+          step(t, m, op, P);
+          t.check();
+        }
+        checkNeighbours(t, m);
+      }
+    }
+  });
+
+  it("answers like a tree built by inserts, for random layouts (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            hole: fc.integer({ min: 0, max: 30 }),
+            len: fc.integer({ min: 1, max: 6 }),
+            g: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 400 },
+        ),
+        fc.array(opsIn(1500, 4), { maxLength: 200 }),
+        fc.constantFrom(0, 1, 8),
+        (shape, ops, guardPages) => {
+          const vs: Vma[] = [];
+          let page = 0;
+          for (const { hole, len, g } of shape) {
+            page += hole;
+            vs.push(pv(page, page + len, g));
+            page += len;
+          }
+          const t = makeTree(guardPages * P);
+          const m = new Model(guardPages * P);
+          t.build(vs);
+          m.a.push(...vs);
+          t.check();
+          // The same answers as inserting the same elements one by one.
+          const u = makeTree(guardPages * P);
+          for (const v of vs) u.insert(new Vma(v.vm_start, v.vm_end, v.growsDown));
+          for (let len = 1; len <= 40; len += 3) {
+            for (const [lo, hi] of [
+              [0, page + 60],
+              [7, page >> 1],
+              [page >> 2, page + 5],
+            ] as const) {
+              expect(t.unmappedAreaTopdown(len * P, lo * P, hi * P)).toBe(
+                u.unmappedAreaTopdown(len * P, lo * P, hi * P),
+              );
+              expect(t.unmappedArea(len * P, lo * P, hi * P)).toBe(u.unmappedArea(len * P, lo * P, hi * P));
+            }
+          }
+          for (const op of ops) {
+            step(t, m, op, P);
+            t.check();
+          }
+          checkNeighbours(t, m);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("65 531 elements: one linear pass, then thousands of mixed ops against the model", () => {
+    const rng = new Rng("vma_tree build 65531");
+    const guard = 256 * P;
+    const vs = layout(65_531, rng, 16);
+    const t = makeTree(guard);
+    const m = new Model(guard);
+    t.build(vs);
+    m.a.push(...vs);
+    t.check();
+    expect(t.stats().height).toBe(5);
+    // Filled evenly: no more nodes than the inserts in address order would have made.
+    const u = makeTree(guard);
+    for (const v of vs) u.insert(new Vma(v.vm_start, v.vm_end, v.growsDown));
+    expect(t.stats().nodes).toBeLessThanOrEqual(u.stats().nodes);
+    expectLikeModel(t, m, rng, 3000);
+    const space = m.a[m.a.length - 1]!.vm_end / P + 1000;
+    for (let i = 0; i < 4000; i++) {
+      const r = rng.below(10);
+      let op: Op;
+      if (r < 3) op = { k: "ins", s: rng.below(space), n: 1 + rng.below(2), g: false };
+      else if (r < 5) op = { k: "rm", i: rng.below(1 << 30) };
+      else if (r < 7)
+        op = {
+          k: "split",
+          i: rng.below(1 << 30),
+          at: rng.below(1000) / 1000,
+          below: rng.below(2) === 0,
+          g: false,
+        };
+      else if (r < 8) op = { k: "nudge", i: rng.below(1 << 30), ds: rng.below(5) - 2, de: rng.below(5) - 2 };
+      else if (r < 9) op = { k: "find", x: rng.below(space) };
+      else op = { k: "srch", len: 1 + rng.below(6), lo: rng.below(space), hi: rng.below(space + 2000) };
+      step(t, m, op, P);
+      if (i % 1000 === 999) {
+        t.check();
+        step(t, m, { k: "range", s: rng.below(space), e: rng.below(space), rmEvery: 5 }, P);
+      }
+    }
+    t.check();
+    expectSameOrder([...t], m.a);
+    // Emptied one by one, in random order.
+    const order = m.a.slice();
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const v of order) t.remove(v);
+    t.check();
+    expect(t.stats()).toEqual({ height: 0, nodes: 0, bytes: 0 });
+  });
+
+  it("rejects bad input, leaving the tree empty and the elements in no tree", () => {
+    const ok = () => [pv(1, 2), pv(2, 4), pv(6, 7)];
+    const cases: [string, Vma[], RegExp][] = [
+      ["empty range", [...ok(), pv(9, 9)], /empty range/],
+      ["overlap", [pv(1, 3), pv(2, 4)], /overlaps/],
+      ["out of order", [pv(5, 6), pv(1, 2)], /overlaps or precedes/],
+      ["twice the same", ((v) => [pv(0, 1), v, v])(pv(3, 4)), /overlaps/],
+    ];
+    // Enough elements for several leaves, the bad one last.
+    const many = Array.from({ length: 100 }, (_, i) => pv(2 * i, 2 * i + 1));
+    cases.push(["late overlap", [...many, pv(198, 300)], /overlaps/]);
+    for (const [what, vs, re] of cases) {
+      const t = makeTree();
+      expect(() => t.build(vs), what).toThrow(re);
+      t.check();
+      expect(t.size).toBe(0);
+      // Every element can go into a tree again.
+      const u = makeTree();
+      for (const v of new Set(vs)) if (v.vm_start < v.vm_end && !u.lookup(v.vm_start)) u.insert(v);
+      u.check();
+    }
+    // An element of another tree.
+    const other = makeTree();
+    const w = pv(10, 11);
+    other.insert(w);
+    const t = makeTree();
+    const before = [pv(1, 2), pv(3, 4)];
+    expect(() => t.build([...before, w])).toThrow(/already in a tree/);
+    expect(other.has(w)).toBe(true);
+    other.check();
+    t.check();
+    for (const v of before) t.insert(v);
+    t.check();
+    // A startGap that throws.
+    const bad = new VmaTree<Vma>((v) => {
+      if (v.growsDown) throw new Error("no gap for you");
+      return v.vm_start;
+    });
+    const xs = [pv(1, 2), pv(4, 5, true)];
+    expect(() => bad.build(xs)).toThrow(/no gap/);
+    bad.check();
+    const z = makeTree();
+    for (const x of xs) z.insert(x);
+    z.check();
+    // Not into a non-empty tree.
+    expect(() => t.build([pv(100, 101)])).toThrow(/not empty/);
+    t.check();
+    expect(t.size).toBe(2);
+  });
+});

@@ -3,23 +3,29 @@
  * copy-on-write contents, fork-child merge restrictions, CLONE_VM sharing, exit and wait4.
  */
 import { describe, expect, it } from "vitest";
-import { ECHILD } from "../../../src/core/abi/errno.js";
+import { ECHILD, ENOMEM } from "../../../src/core/abi/errno.js";
 import {
   MADV_DONTFORK,
+  MADV_GUARD_INSTALL,
   MADV_POPULATE_WRITE,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_GROWSDOWN,
   MAP_PRIVATE,
   MAP_SHARED,
+  O_RDWR,
+  PROT_NONE,
   PROT_READ,
   PROT_WRITE,
 } from "../../../src/core/abi/mman.js";
+import { sys_open } from "../../../src/core/fs/open.js";
 import { Machine } from "../../../src/core/machine.js";
 import { access_vm } from "../../../src/core/mm/access.js";
 import { sys_madvise } from "../../../src/core/mm/madvise.js";
 import { sys_mlock } from "../../../src/core/mm/mlock.js";
-import { sys_mmap } from "../../../src/core/mm/mmap.js";
+import { sys_mmap, sys_munmap } from "../../../src/core/mm/mmap.js";
+import { sys_mprotect } from "../../../src/core/mm/mprotect.js";
 import { validate_machine } from "../../../src/core/mm/validate.js";
 import { do_exit, do_group_exit, do_wait4, SIGKILL } from "../../../src/core/task/exit.js";
 import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, do_fork } from "../../../src/core/task/fork.js";
@@ -102,6 +108,103 @@ describe("fork: copy-on-write", () => {
     expect(layout(c.mm!)).toEqual(["0-2 rw-p 0 a", "2-3 rw-p 2", "8-11 rw-p 8"]);
     sys_mmap(m, p, W + 2 * PG, PG, RW, FIX, -1, 0);
     expect(layout(p.mm!)).toEqual(["0-3 rw-p 0 a", "8-10 rw-p 8"]);
+  });
+});
+
+describe("fork: the child's VMA tree", () => {
+  it("a large, mixed address space: the child's tree (built in one pass) is whole and keeps working", () => {
+    const { m, p, check, fork } = setup();
+    const mm = p.mm!;
+    // 3 000 one-page VMAs that cannot merge (alternating prot, one-page holes), some touched, some
+    // stack-like (their guard gap shapes the gaps), DONTFORK, WIPEONFORK and guard-marked ones.
+    for (let i = 0; i < 3000; i++) {
+      const a = W + 2 * i * PG;
+      const grows = i % 97 === 50 ? MAP_GROWSDOWN : 0;
+      const r = sys_mmap(m, p, a, PG, i & 1 ? PROT_READ : RW, FIX | grows, -1, 0);
+      if (!r.ok) throw new Error(`mmap ${i}`);
+      if (!(i & 1) && i % 7 === 0) access_vm(m, p, a, 1, "write", bytes("x"));
+      if (i % 101 === 3) sys_madvise(m, p, a, PG, MADV_DONTFORK);
+      if (i % 103 === 4) sys_madvise(m, p, a, PG, MADV_WIPEONFORK);
+      if (i % 107 === 6) sys_madvise(m, p, a, PG, MADV_GUARD_INSTALL);
+    }
+    check();
+    // The child's picture: no DONTFORK VMA, and WIPEONFORK ones without their anon_vma.
+    const want = layout(mm)
+      .map((l, i) => (i % 103 === 4 ? l.replace(/ a$/, "") : l))
+      .filter((_, i) => i % 101 !== 3);
+    const dontfork = new Set<number>();
+    for (let i = 3; i < 3000; i += 101) dontfork.add(W + 2 * i * PG);
+    const c = fork(p);
+    const cm = c.mm!;
+    expect(layout(cm)).toEqual(want);
+    expect(cm.map_count).toBe(mm.map_count - dontfork.size);
+    // Touched pages are shared copy-on-write, wiped ones are not copied.
+    expect(text(access_vm(m, c, W + 2 * 14 * PG, 1, "read").data)).toBe("x");
+    expect(text(access_vm(m, c, W + 2 * 210 * PG, 1, "read").data)).toBe("\0");
+    expect(text(access_vm(m, p, W + 2 * 210 * PG, 1, "read").data)).toBe("x");
+    // Gap searches: the parent's window has only one-page holes; the child's has three-page
+    // ones where DONTFORK VMAs were (the lowest at page 6, the highest at page 5864).
+    const hi = W + 6000 * PG;
+    expect(mm.mm_mt.unmappedAreaTopdown(2 * PG, W, hi)).toBe(-1);
+    expect(cm.mm_mt.unmappedAreaTopdown(2 * PG, W, hi)).toBe(W + 5864 * PG);
+    expect(cm.mm_mt.unmappedArea(2 * PG, W, hi)).toBe(W + 5 * PG);
+    expect(cm.mm_mt.unmappedArea(4 * PG, W, hi)).toBe(-1);
+    // The child's tree splits, merges and shrinks like any other.
+    for (let i = 0; i < 3000; i += 13) {
+      const a = W + 2 * i * PG;
+      if (dontfork.has(a)) continue;
+      sys_mprotect(m, c, a, PG, PROT_NONE);
+      if (i % 3 === 0) sys_munmap(m, c, a, PG);
+    }
+    sys_mmap(m, c, W + PG, 3 * PG, RW, FIX, -1, 0);
+    check();
+    do_exit(m, c, 0);
+    do_wait4(m, p, c.pid);
+    check();
+    expect(layout(mm).length).toBe(3000);
+  });
+});
+
+describe("fork: out of commit charge", () => {
+  it("a fork that fails part-way (ENOMEM) leaves nothing of the child behind", () => {
+    // Strict overcommit with room for the parent's 610 accounted pages and little more: the child
+    // copies the touched 10-page VMA and a shared file mapping, then fails on the 600-page one.
+    const m = new Machine({
+      seed: 1,
+      profile: {
+        ...HOST_PROFILE,
+        overcommitMemory: 2,
+        overcommitKbytes: 4096,
+        adminReserveKbytes: 0,
+        userReserveKbytes: 0,
+      },
+    });
+    const p = m.spawnEmpty();
+    m.fs.create("/f", 4 * PG);
+    const fd = sys_open(m, p, "/f", O_RDWR);
+    if (!fd.ok) throw new Error("open");
+    sys_mmap(m, p, W, 10 * PG, RW, FIX, -1, 0);
+    access_vm(m, p, W, 2, "write", bytes("hi"));
+    sys_mmap(m, p, W + 20 * PG, 4 * PG, RW, MAP_SHARED | MAP_FIXED, fd.value, 0);
+    access_vm(m, p, W + 20 * PG, 1, "write", bytes("f"));
+    sys_mmap(m, p, W + 100 * PG, 600 * PG, RW, FIX, -1, 0);
+    validate_machine(m);
+    const committed = m.vm_committed_as;
+    const inode = m.fs.lookup("/f")!;
+    const mappers = inode.i_mmap.size;
+    const r = do_fork(m, p, 0);
+    expect(r.ok ? 0 : r.errno).toBe(ENOMEM);
+    expect(m.tasks.size).toBe(1);
+    // No page, file or commit references of the half-built child remain.
+    validate_machine(m);
+    expect(m.vm_committed_as).toBe(committed);
+    expect(inode.i_mmap.size).toBe(mappers);
+    // The parent's page went copy-on-write for the copy and is its own again: a write reuses it.
+    const used = m.frames.nr_used;
+    expect(access_vm(m, p, W, 2, "write", bytes("HI")).minor).toBe(1);
+    expect(m.frames.nr_used).toBe(used);
+    expect(text(access_vm(m, p, W, 2, "read").data)).toBe("HI");
+    validate_machine(m);
   });
 });
 
