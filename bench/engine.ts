@@ -39,14 +39,9 @@
  *
  * Progress goes to stderr (BENCH_VERBOSE=1 adds every round's figures); the table to stdout.
  */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED_NOREPLACE,
@@ -63,6 +58,7 @@ import { sys_mprotect } from "../src/core/mm/mprotect.js";
 import type { mm_struct } from "../src/core/mm/types.js";
 import { find_vma } from "../src/core/mm/vma.js";
 import type { task_struct } from "../src/core/task/task.js";
+import { compileC, fail, fmt, fmtRatio, fullGc, KernelChild, median } from "./kernel_child.js";
 
 const MAP_COUNTS = [10, 1000, 30000, 65530] as const;
 /** Interleaved rounds per (op, map_count); the reported figure is their median. */
@@ -81,21 +77,6 @@ const MPROT_PAGES = 16;
 const MPROT_PAGE = 8;
 const MPROT_BELOW = 1024;
 const NADDRS = 4096;
-
-/** A full GC between setups, so garbage from building one space is not collected while timing the next. */
-setFlagsFromString("--expose-gc");
-const fullGc = runInNewContext("gc") as () => void;
-
-function fail(msg: string): never {
-  throw new Error(`bench: ${msg}`);
-}
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return Number.NaN;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Engine side
@@ -251,56 +232,9 @@ function engGua2Only(s: EngineSpace, iters: number): number {
 // ---------------------------------------------------------------------------------------------
 // Kernel side
 
-class KernelChild {
-  private constructor(
-    private readonly proc: ChildProcessWithoutNullStreams,
-    private readonly lines: AsyncIterator<string>,
-  ) {}
-
-  static start(binary: string): KernelChild {
-    const proc = spawn(binary, [], {
-      stdio: ["pipe", "pipe", "inherit"],
-    }) as unknown as ChildProcessWithoutNullStreams;
-    // A child that died after an "err" reply must not turn the final "quit" into an EPIPE crash.
-    proc.stdin.on("error", () => undefined);
-    const rl = createInterface({ input: proc.stdout });
-    return new KernelChild(proc, rl[Symbol.asyncIterator]());
-  }
-
-  async next(): Promise<string[]> {
-    const r = await this.lines.next();
-    if (r.done) fail("kernel_bench exited early");
-    const f = r.value.trim().split(/\s+/);
-    if (f[0] === "err") fail(`kernel_bench: ${r.value.slice(4)}`);
-    return f;
-  }
-
-  async cmd(line: string): Promise<string[]> {
-    this.proc.stdin.write(`${line}\n`);
-    return this.next();
-  }
-
-  /** ns/op of `iters` runs of kernel op `op` (op 3 gives two figures: 1 page, len 0). */
-  async run(op: number, iters: number): Promise<number[]> {
-    const f = await this.cmd(`run ${op} ${iters}`);
-    if (f[0] !== "ns" || f.length < 2) fail(`kernel_bench: unexpected reply ${f.join(" ")}`);
-    return f.slice(1).map((x) => Number(x) / iters);
-  }
-
-  async quit(): Promise<void> {
-    this.proc.stdin.end("quit\n");
-    await new Promise<void>((resolve) => {
-      if (this.proc.exitCode !== null) resolve();
-      else this.proc.once("exit", () => resolve());
-    });
-  }
-}
-
-function compileKernelBench(dir: string): string {
-  const src = fileURLToPath(new URL("./kernel_bench.c", import.meta.url));
-  const bin = join(dir, "kernel_bench");
-  execFileSync("cc", ["-O2", "-Wall", "-o", bin, src], { stdio: "inherit" });
-  return bin;
+/** ns/op of `iters` runs of kernel op `op` (op 3 gives two figures: 1 page, len 0). */
+async function kernelRun(k: KernelChild, op: number, iters: number): Promise<number[]> {
+  return (await k.expect(`run ${op} ${iters}`, "ns")).map((x) => x / iters);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +326,7 @@ async function measure(k: KernelChild, mapCount: number, maxMapCount: number): P
   for (const op of OPS) {
     op.engine(s, CALIBRATION_ITERS);
     engIters[op.key] = itersFor(op.engine(s, CALIBRATION_ITERS));
-    const kv = await k.run(op.kernel, CALIBRATION_ITERS);
+    const kv = await kernelRun(k, op.kernel, CALIBRATION_ITERS);
     // A paired op runs both halves: size the batch on their sum.
     kerIters[op.key] = itersFor(kv.reduce((a, b) => a + b, 0));
   }
@@ -410,7 +344,7 @@ async function measure(k: KernelChild, mapCount: number, maxMapCount: number): P
     for (const op of OPS) {
       const runEngine = () => push(eng, op.key, op.engine(s, engIters[op.key]!));
       const runKernel = async () => {
-        const v = await k.run(op.kernel, kerIters[op.key]!);
+        const v = await kernelRun(k, op.kernel, kerIters[op.key]!);
         if (v.length === 2) {
           push(raw, `${op.key}_with`, v[0]!);
           push(raw, `${op.key}_without`, v[1]!);
@@ -463,16 +397,6 @@ function warmUp(maxMapCount: number): void {
     for (const op of OPS) op.engine(s, 2000);
     engGua2Only(s, 2000);
   }
-}
-
-function fmt(ns: number): string {
-  if (!Number.isFinite(ns)) return "n/a";
-  return ns >= 100 ? ns.toFixed(0) : ns.toFixed(1);
-}
-
-function fmtRatio(r: number): string {
-  if (!Number.isFinite(r) || r <= 0) return "n/a";
-  return r >= 10 ? r.toFixed(1) : r.toFixed(2);
 }
 
 function report(rows: Row[], kernelRelease: string, maxMapCount: number, seconds: number): void {
@@ -541,8 +465,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "mmsim-bench-"));
   let k: KernelChild | undefined;
   try {
-    const bin = compileKernelBench(dir);
-    k = KernelChild.start(bin);
+    const { bin } = compileC(dir, "kernel_bench");
+    k = KernelChild.start(bin, "kernel_bench");
     const hello = await k.next();
     if (hello[0] !== "ready") fail(`kernel_bench: unexpected greeting ${hello.join(" ")}`);
     const maxMapCount = Number(hello[1]);

@@ -26,14 +26,9 @@
  * Progress goes to stderr (BENCH_VERBOSE=1 adds every round's figures); the table to stdout.
  * BENCH_ROUNDS overrides the number of rounds.
  */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED_NOREPLACE,
@@ -51,6 +46,7 @@ import { do_exit, do_wait4 } from "../src/core/task/exit.js";
 import { do_fork } from "../src/core/task/fork.js";
 import type { ImageSpec } from "../src/core/task/image.js";
 import type { task_struct } from "../src/core/task/task.js";
+import { compileC, fail, fmt, fmtRatio, fullGc, KernelChild, median } from "./kernel_child.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 9);
 const PAGES = 16384; // 64 MiB
@@ -72,19 +68,6 @@ const STATIC_IMAGE: ImageSpec = {
   ],
 };
 
-setFlagsFromString("--expose-gc");
-const fullGc = runInNewContext("gc") as () => void;
-
-function fail(msg: string): never {
-  throw new Error(`bench pages: ${msg}`);
-}
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
-
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
@@ -92,68 +75,14 @@ function log(msg: string): void {
 // ---------------------------------------------------------------------------------------------
 // Kernel side
 
-class KernelChild {
-  private constructor(
-    private readonly proc: ChildProcessWithoutNullStreams,
-    private readonly lines: AsyncIterator<string>,
-  ) {}
-
-  static start(binary: string): KernelChild {
-    const proc = spawn(binary, [], {
-      stdio: ["pipe", "pipe", "inherit"],
-    }) as unknown as ChildProcessWithoutNullStreams;
-    proc.stdin.on("error", () => undefined);
-    const rl = createInterface({ input: proc.stdout });
-    return new KernelChild(proc, rl[Symbol.asyncIterator]());
-  }
-
-  async next(): Promise<string[]> {
-    const r = await this.lines.next();
-    if (r.done) fail("kernel_pages exited early");
-    const f = r.value.trim().split(/\s+/);
-    if (f[0] === "err") fail(`kernel_pages: ${r.value.slice(4)}`);
-    return f;
-  }
-
-  async cmd(line: string): Promise<string[]> {
-    this.proc.stdin.write(`${line}\n`);
-    return this.next();
-  }
-
-  /** "ok N" commands: N. */
-  async count(line: string): Promise<number> {
-    const f = await this.cmd(line);
-    if (f[0] !== "ok") fail(`kernel_pages ${line}: ${f.join(" ")}`);
-    return Number(f[1]);
-  }
-
-  /** Timed commands: elapsed ns. */
-  async ns(line: string): Promise<number> {
-    const f = await this.cmd(line);
-    if (f[0] !== "ns") fail(`kernel_pages ${line}: ${f.join(" ")}`);
-    return Number(f[1]);
-  }
-
-  async quit(): Promise<void> {
-    this.proc.stdin.end("quit\n");
-    await new Promise<void>((resolve) => {
-      if (this.proc.exitCode !== null) resolve();
-      else this.proc.once("exit", () => resolve());
-    });
-  }
+/** "ok N" commands: N. */
+async function kernelCount(k: KernelChild, line: string): Promise<number> {
+  return (await k.expect(line, "ok"))[0]!;
 }
 
-function compileKernelPages(dir: string): { bin: string; linking: string } {
-  const src = fileURLToPath(new URL("./kernel_pages.c", import.meta.url));
-  const bin = join(dir, "kernel_pages");
-  try {
-    execFileSync("cc", ["-O2", "-static", "-Wall", "-o", bin, src], { stdio: "pipe" });
-    return { bin, linking: "static" };
-  } catch {
-    // No static libc here: a dynamic binary has more VMAs (the engine mirrors whatever count it has).
-    execFileSync("cc", ["-O2", "-Wall", "-o", bin, src], { stdio: "inherit" });
-    return { bin, linking: "dynamic (no static libc)" };
-  }
+/** Timed commands: elapsed ns. */
+async function kernelNs(k: KernelChild, line: string): Promise<number> {
+  return (await k.expect(line, "ns"))[0]!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,21 +267,13 @@ async function measure(
   rows.push(r);
 }
 
-function fmt(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
-}
-
-function fmtRatio(r: number): string {
-  return r >= 10 ? r.toFixed(1) : r.toFixed(2);
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), "mmsim-bench-pages-"));
   let k: KernelChild | undefined;
   try {
-    const { bin, linking } = compileKernelPages(dir);
-    k = KernelChild.start(bin);
+    const { bin, linking } = compileC(dir, "kernel_pages", { static: true });
+    k = KernelChild.start(bin, "kernel_pages");
     const hello = await k.next();
     if (hello[0] !== "ready") fail(`kernel_pages greeting ${hello.join(" ")}`);
     const kk = k;
@@ -368,7 +289,7 @@ async function main(): Promise<void> {
         per: PAGES,
       },
       () => engTouch(e, PAGES),
-      () => kk.ns(`touch ${PAGES}`),
+      () => kernelNs(kk, `touch ${PAGES}`),
     );
     await measure(
       rows,
@@ -379,7 +300,7 @@ async function main(): Promise<void> {
         per: PAGES,
       },
       () => engCow(e, PAGES, false),
-      () => kk.ns(`cow ${PAGES}`),
+      () => kernelNs(kk, `cow ${PAGES}`),
     );
     await measure(
       rows,
@@ -390,10 +311,10 @@ async function main(): Promise<void> {
         per: PAGES,
       },
       () => engCow(e, PAGES, true),
-      () => kk.ns(`cowfull ${PAGES}`),
+      () => kernelNs(kk, `cowfull ${PAGES}`),
     );
 
-    const base = await kk.count("maps");
+    const base = await kernelCount(kk, "maps");
     const forkRow = async (key: string, title: string, forks: number, mapCount: number) => {
       engineMapCount(e, mapCount);
       fullGc();
@@ -406,23 +327,23 @@ async function main(): Promise<void> {
           per: forks,
         },
         () => engFork(e, forks),
-        () => kk.ns(`fork ${forks}`),
+        () => kernelNs(kk, `fork ${forks}`),
       );
     };
     await forkRow("fork10", "fork, the process itself (~10 VMAs)", 100, base);
-    const many = await kk.count(`vmas ${VMAS - base}`);
+    const many = await kernelCount(kk, `vmas ${VMAS - base}`);
     await forkRow("fork30k", `fork, ${VMAS} VMAs (one-page, untouched)`, 4, many);
-    if ((await kk.count("unvmas")) !== base) fail("kernel unvmas");
+    if ((await kernelCount(kk, "unvmas")) !== base) fail("kernel unvmas");
     engineMapCount(e, base);
     for (const [key, mib, forks] of [
       ["fork1m", 1, 100],
       ["fork256m", 256, 3],
     ] as const) {
       const pages = (mib << 20) / PAGE_SIZE;
-      const n = await kk.count(`touched ${pages}`);
+      const n = await kernelCount(kk, `touched ${pages}`);
       engineTouched(e, pages);
       await forkRow(key, `fork, ${mib} MiB of anonymous memory touched`, forks, n);
-      await kk.count("touched 0");
+      await kernelCount(kk, "touched 0");
       engineTouched(e, 0);
     }
     await measure(
@@ -434,7 +355,7 @@ async function main(): Promise<void> {
         per: 1,
       },
       () => engMunmap(e, PAGES),
-      () => kk.ns(`munmap ${PAGES}`),
+      () => kernelNs(kk, `munmap ${PAGES}`),
     );
     await k.quit();
     k = undefined;
