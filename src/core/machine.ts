@@ -7,6 +7,7 @@ import type { CoreEvent, EventSink } from "./events.js";
 import { FdTable, FileSystem } from "./fs/file.js";
 import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
+import { VmEvents } from "./mem/vmstat.js";
 import { AnonVma } from "./mm/anon_vma.js";
 import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
 import { MMF_DISABLE_THP, mm_struct } from "./mm/types.js";
@@ -39,6 +40,8 @@ export class Machine {
   readonly fs = new FileSystem();
   readonly frames = new FrameTable();
   readonly tasks = new Map<number, task_struct>();
+  /** Machine-wide event counts (/proc/vmstat pgfault, pswpout, ...). */
+  readonly vm_events = new VmEvents();
   /** Where committed changes are reported (null: nobody listens, and nothing is built). */
   sink: EventSink | null = null;
   /** vm_committed_as: pages charged by VM_ACCOUNT mappings (Committed_AS). */

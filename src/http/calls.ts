@@ -421,7 +421,7 @@ export const CALLS: ReadonlyMap<string, CallSpec> = new Map(LIST.map((c) => [c.n
 
 /**
  * Run one decoded call on task `pid`: 404/409 when the task cannot run it, otherwise the call's
- * reply (a failed syscall included). Counts the task's faults into the machine's vmstat events.
+ * reply (a failed syscall included), observed for the metrics with the faults the call took.
  */
 export function runCall(
   ctx: CallContext,
@@ -436,10 +436,6 @@ export function runCall(
   const reply = s.run(ctx, entry, task, a);
   const minor = task.min_flt - min0;
   const major = task.maj_flt - maj0;
-  if (minor || major) {
-    entry.vmEvents.pgfault += minor + major;
-    entry.vmEvents.pgmajfault += major;
-  }
   ctx.observe(s.name, reply.ret === -1 ? (reply.errno as string) : null, minor, major);
   return reply;
 }

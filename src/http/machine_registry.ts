@@ -22,12 +22,6 @@ export interface MachineSpec {
 }
 
 export class MachineEntry {
-  /**
-   * Cumulative fault counts of the machine's tasks (/proc/vmstat pgfault, pgmajfault), added up by
-   * the dispatcher from each call's fault deltas: the core keeps them per task only.
-   */
-  readonly vmEvents = { pgfault: 0, pgmajfault: 0 };
-
   constructor(
     readonly id: string,
     readonly seed: number | string,

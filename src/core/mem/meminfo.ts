@@ -26,12 +26,6 @@ const VMALLOC_TOTAL_KB = 34359738367;
 /** vm.watermark_scale_factor default (units of 1/10000 of the zone). */
 const WATERMARK_SCALE_FACTOR = 10;
 
-/** Machine-wide event counts the core does not keep itself (the caller accumulates them). */
-export interface VmEventCounts {
-  pgfault: number;
-  pgmajfault: number;
-}
-
 /** Page counts by kind: node_page_state() and friends for the one simulated node. */
 export interface MemState {
   totalram: number;
@@ -259,8 +253,9 @@ export function show_meminfo(m: Machine): string {
 }
 
 /** /proc/vmstat as [name, value] pairs in the kernel's order (the counters this machine has). */
-export function vmstat_values(m: Machine, events: VmEventCounts): [string, number][] {
+export function vmstat_values(m: Machine): [string, number][] {
   const s = mem_state(m);
+  const events = m.vm_events;
   return [
     ["nr_free_pages", s.free],
     ["nr_zone_inactive_anon", s.inactive_anon],
@@ -293,8 +288,8 @@ export function vmstat_values(m: Machine, events: VmEventCounts): [string, numbe
 }
 
 /** /proc/vmstat: "name value" lines. */
-export function show_vmstat(m: Machine, events: VmEventCounts): string {
+export function show_vmstat(m: Machine): string {
   let out = "";
-  for (const [name, v] of vmstat_values(m, events)) out += `${name} ${v}\n`;
+  for (const [name, v] of vmstat_values(m)) out += `${name} ${v}\n`;
   return out;
 }

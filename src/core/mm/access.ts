@@ -183,8 +183,10 @@ function fault_in_page(
       out.signal = { signo: "SIGBUS", code: "BUS_MCEERR_AR", addr };
       return;
     }
+    m.vm_events.pgfault++;
     if (r.code & VM_FAULT_MAJOR) {
       task.maj_flt++;
+      m.vm_events.pgmajfault++;
       out.major++;
     } else {
       task.min_flt++;

@@ -92,8 +92,11 @@ function get_user_pages_vma(
       handle_mm_fault(m, mm, vma, addr, write, r);
       if (r.code & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON)) return done ? done : -EFAULT;
       if (r.code & VM_FAULT_OOM) return done ? done : -ENOMEM;
-      if (r.code & VM_FAULT_MAJOR) task.maj_flt++;
-      else task.min_flt++;
+      m.vm_events.pgfault++;
+      if (r.code & VM_FAULT_MAJOR) {
+        task.maj_flt++;
+        m.vm_events.pgmajfault++;
+      } else task.min_flt++;
     }
     done++;
   }

@@ -120,10 +120,9 @@ export default async function machineRoutes(base: FastifyInstance): Promise<void
       },
     },
     async (req, reply) => {
-      const e = app.machines.get(req.params.mid);
-      if (wantsJson(req))
-        return reply.type("application/json").send(Object.fromEntries(vmstat_values(e.machine, e.vmEvents)));
-      return reply.type("text/plain; charset=utf-8").send(show_vmstat(e.machine, e.vmEvents));
+      const m = app.machines.get(req.params.mid).machine;
+      if (wantsJson(req)) return reply.type("application/json").send(Object.fromEntries(vmstat_values(m)));
+      return reply.type("text/plain; charset=utf-8").send(show_vmstat(m));
     },
   );
 

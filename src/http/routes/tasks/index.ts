@@ -57,8 +57,6 @@ export default async function taskRoutes(base: FastifyInstance): Promise<void> {
       const task = m.spawnEmpty({ comm: body.comm ?? "task", rlimits, caps: body.caps ?? {} });
       if (body.image !== "empty") {
         const r = do_execve(m, task, { image: body.image, argv: body.argv, envp: body.envp });
-        e.vmEvents.pgfault += task.min_flt + task.maj_flt;
-        e.vmEvents.pgmajfault += task.maj_flt;
         if (!r.ok) {
           do_exit(m, task, 127);
           throw new ApiError(
