@@ -7,9 +7,11 @@ import type { CoreEvent, EventSink } from "./events.js";
 import { FdTable, FileSystem } from "./fs/file.js";
 import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
+import { setup_per_zone_wmarks, type Watermarks } from "./mem/page_alloc.js";
 import { VmEvents } from "./mem/vmstat.js";
 import { AnonVma } from "./mm/anon_vma.js";
 import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
+import type { PgtableAcct } from "./mm/page_table.js";
 import { MMF_DISABLE_THP, mm_struct } from "./mm/types.js";
 import { type KernelProfile, makeProfile } from "./profile.js";
 import {
@@ -40,6 +42,17 @@ export class Machine {
   readonly fs = new FileSystem();
   readonly frames = new FrameTable();
   readonly tasks = new Map<number, task_struct>();
+  /** Tasks in `tasks` that have exited (zombies): they hold no mm and no kernel stack. */
+  nr_zombies = 0;
+  /** Every address space not yet torn down (the reverse map and the OOM killer walk them). */
+  readonly mms = new Set<mm_struct>();
+  /** Page-table pages of all those address spaces (NR_PAGETABLE). */
+  readonly pgtable_acct: PgtableAcct = { nr_pagetable: 0 };
+  /** RAM and swap in pages (fixed at creation). */
+  readonly totalram_pages: number;
+  readonly total_swap_pages: number;
+  /** The zone's min/low/high watermarks (recomputed by profile_changed()). */
+  watermarks: Watermarks;
   /** Machine-wide event counts (/proc/vmstat pgfault, pswpout, ...). */
   readonly vm_events = new VmEvents();
   /** Where committed changes are reported (null: nobody listens, and nothing is built). */
@@ -63,18 +76,27 @@ export class Machine {
   constructor(opts: MachineOptions = {}) {
     this.profile = makeProfile(opts.profile);
     this.rng = new Rng(opts.seed ?? 0);
+    this.totalram_pages = Math.floor(this.profile.ramBytes / PAGE_SIZE);
+    this.total_swap_pages = Math.floor(this.profile.swapBytes / PAGE_SIZE);
+    this.watermarks = setup_per_zone_wmarks(this);
+    this.frames.lruvec.set_policy(this.profile.replacementPolicy);
   }
 
-  get totalram_pages(): number {
-    return Math.floor(this.profile.ramBytes / PAGE_SIZE);
-  }
-  get total_swap_pages(): number {
-    return Math.floor(this.profile.swapBytes / PAGE_SIZE);
+  /**
+   * The sysctl handlers' follow-up after profile knobs were written: watermarks are derived again
+   * (vm.min_free_kbytes, vm.watermark_scale_factor) and a new replacement policy takes over the
+   * pages where they are.
+   */
+  profile_changed(): void {
+    this.watermarks = setup_per_zone_wmarks(this);
+    this.frames.lruvec.set_policy(this.profile.replacementPolicy);
   }
 
   mm_alloc(): mm_struct {
     const mm = new mm_struct(this.nextMmId++, this.profile.stackGuardGapPages * PAGE_SIZE, TASK_SIZE);
     mm.machine_events = this;
+    mm.pgd.acct = this.pgtable_acct;
+    this.mms.add(mm);
     return mm;
   }
 

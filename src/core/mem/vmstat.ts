@@ -36,10 +36,8 @@ export class VmEvents {
   allocstall_normal = 0;
   /** Processes the OOM killer killed. */
   oom_kill = 0;
-  /** Pages found mlocked on an evictable list and moved to the unevictable one; pages mlocked and munlocked. */
+  /** Pages reclaim found mapped by a VM_LOCKED VMA on an evictable list (moved to the unevictable one). */
   unevictable_pgs_culled = 0;
-  unevictable_pgs_mlocked = 0;
-  unevictable_pgs_munlocked = 0;
   /** Zero-filled pages that swap records without I/O (the swap device's zeromap). */
   swpin_zero = 0;
   swpout_zero = 0;

@@ -8,6 +8,7 @@ import { PAGE_SIZE } from "../abi/mman.js";
 import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from "../mem/frames.js";
+import { alloc_page } from "../mem/page_alloc.js";
 import {
   mk_pte,
   PTE_DIRTY,
@@ -24,6 +25,7 @@ import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, type vm_area
 import {
   VM_ACCESS_FLAGS,
   VM_IGNORE_MERGE,
+  VM_LOCKED,
   VM_RAND_READ,
   VM_SEQ_READ,
   VM_SHARED,
@@ -106,13 +108,25 @@ function counterFor(vma: vm_area_struct, pfnIsAnon: boolean): number {
   return vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
-/** Install a PTE for pfn at vpn (over pte_none) and account it (set_pte_at + mm counter + mapcount). */
-function set_pte(m: Machine, mm: mm_struct, vpn: number, pfn: number, bits: number, counter: number) {
+/**
+ * Install a PTE for pfn at vpn (over pte_none) and account it (set_pte_at + mm counter + mapcount;
+ * mlock_vma_folio in a VM_LOCKED VMA).
+ */
+function set_pte(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  vpn: number,
+  pfn: number,
+  bits: number,
+  counter: number,
+) {
   mm.pgd.setAt(vpn, mk_pte(pfn, bits));
   if (!(bits & PTE_SPECIAL)) {
     m.frames.mapcount[pfn]!++;
     m.frames._refcount[pfn]!++;
     mm.rss_stat[counter]!++;
+    if (vma.vm_flags & VM_LOCKED) m.frames.lruvec.mlock_folio(pfn);
   }
 }
 
@@ -145,7 +159,7 @@ function find_get_page(
 
 /** A page-cache frame for index, filled from the file's contents. */
 export function add_to_page_cache(m: Machine, inode: Inode, index: number): number {
-  const pfn = m.frames.alloc(inode.i_ino, index, inode.mmapKind === "shmem" ? PG_swapbacked : 0);
+  const pfn = alloc_page(m, inode.i_ino, index, inode.mmapKind === "shmem" ? PG_swapbacked : 0);
   const d = inode.disk.get(index);
   if (d) m.frames.fill(pfn, d);
   inode.i_pages.set(index, pfn);
@@ -187,7 +201,7 @@ function do_fault_around(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: n
     const pfn = inode.i_pages.get(idx);
     if (pfn === undefined) continue;
     // Mapped read-only: a later write takes a (write-protect) fault, even for shared mappings.
-    set_pte(m, mm, v, pfn, filePteBits(vma), counter);
+    set_pte(m, mm, vma, v, pfn, filePteBits(vma), counter);
     mapped++;
   }
   return mapped;
@@ -244,7 +258,7 @@ export function handle_mm_fault(
       mapped += do_fault_around(m, mm, vma, addr, inode);
       if (mm.pgd.get(vpn) & PTE_PRESENT) return done(out, VM_FAULT_MAJOR, kind, mapped);
     }
-    set_pte(m, mm, vpn, pfn, filePteBits(vma), counterFor(vma, false));
+    set_pte(m, mm, vma, vpn, pfn, filePteBits(vma), counterFor(vma, false));
     mapped++;
     return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped);
   }
@@ -256,7 +270,7 @@ export function handle_mm_fault(
   if (shared) {
     // do_shared_fault(): the page-cache page itself, writable and dirty.
     m.frames.flags[pfn]! |= PG_dirty;
-    set_pte(m, mm, vpn, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
+    set_pte(m, mm, vma, vpn, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
     return done(
       out,
       major ? VM_FAULT_MAJOR : VM_FAULT_OK,
@@ -267,7 +281,7 @@ export function handle_mm_fault(
   // do_cow_fault(): a private copy of the file page.
   const np = alloc_anon(m, vma, addr);
   m.frames.copy(np, pfn);
-  set_pte(m, mm, vpn, np, anonPteBits(vma), MM_ANONPAGES);
+  set_pte(m, mm, vma, vpn, np, anonPteBits(vma), MM_ANONPAGES);
   m.frames.put_page(np);
   return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, "cow", 1);
 }
@@ -296,7 +310,8 @@ function anonPteBits(vma: vm_area_struct): number {
 
 /** A new anonymous page: clean until a PTE maps it dirty (smaps counts PTE or page dirtiness). */
 function alloc_anon(m: Machine, vma: vm_area_struct, addr: number): number {
-  return m.frames.alloc(
+  return alloc_page(
+    m,
     vma.anon_vma!.root.id,
     linear_page_index(vma, addr),
     PG_anon | PG_swapbacked | PG_anon_exclusive,
@@ -314,7 +329,7 @@ function do_anonymous_page(
 ): FaultResult {
   const vpn = addr / PAGE_SIZE;
   if (!write && m.profile.zeroPage) {
-    set_pte(m, mm, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
+    set_pte(m, mm, vma, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
     return done(out, VM_FAULT_OK, "zero", 1);
   }
   anon_vma_prepare(m, vma);
@@ -323,6 +338,7 @@ function do_anonymous_page(
   mm.pgd.setAt(vpn, mk_pte(pfn, anonPteBits(vma)));
   m.frames.mapcount[pfn] = 1;
   mm.rss_stat[MM_ANONPAGES]!++;
+  if (vma.vm_flags & VM_LOCKED) m.frames.lruvec.mlock_folio(pfn);
   return done(out, VM_FAULT_OK, "anon", 1);
 }
 
@@ -354,15 +370,18 @@ function do_wp_page(
   // wp_page_copy(): a new anonymous page replaces the old mapping.
   anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
+  const locked = (vma.vm_flags & VM_LOCKED) !== 0;
   if (!(bits & PTE_SPECIAL)) {
     f.copy(np, pfn);
     mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : counterFor(vma, false)]!--;
     f.mapcount[pfn]!--;
+    if (locked) f.lruvec.munlock_folio(pfn);
     f.put_page(pfn);
   }
   // The new entry replaces the old one in place (the PTE never goes through none).
   mm.pgd.setAt(vpn, mk_pte(np, anonPteBits(vma) | PTE_DIRTY));
   f.mapcount[np]!++;
   mm.rss_stat[MM_ANONPAGES]!++;
+  if (locked) f.lruvec.mlock_folio(np);
   return done(out, VM_FAULT_OK, "cow", 0);
 }

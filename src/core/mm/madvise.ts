@@ -40,14 +40,17 @@ import { writeback_page } from "../fs/read_write.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import {
+  PG_active,
   PG_anon,
   PG_anon_exclusive,
   PG_dirty,
   PG_lazyfree,
+  PG_mlocked,
   PG_referenced,
   PG_swapbacked,
   PG_thp,
 } from "../mem/frames.js";
+import { alloc_page } from "../mem/page_alloc.js";
 import type { task_struct } from "../task/task.js";
 import { add_to_page_cache, anon_vma_prepare, linear_page_index } from "./fault.js";
 import { faultin_page_range, populate_vma_page_range } from "./gup.js";
@@ -323,7 +326,8 @@ function madvise_vma_behavior(
 
 /**
  * MADV_FREE (madvise_free_pte_range): every mapped anonymous page gets a clean, old PTE and becomes
- * lazily freeable; only a page no one else maps also loses its dirty flag.
+ * lazily freeable (folio_mark_lazyfree: onto the inactive file list, where reclaim drops it
+ * unless it is written again); only a page no one else maps also loses its dirty flag.
  */
 function madvise_free(m: Machine, mm: mm_struct, start: number, end: number): void {
   const f = m.frames;
@@ -334,9 +338,20 @@ function madvise_free(m: Machine, mm: mm_struct, start: number, end: number): vo
     const pfn = pte_pfn(pte);
     if (!f.isAnon(pfn)) return;
     if (f.mapcount[pfn] === 1) f.flags[pfn]! &= ~PG_dirty;
-    f.flags[pfn] = (f.flags[pfn]! & ~PG_referenced) | PG_lazyfree;
     pgd.ent[slot] = pte & ~(PTE_DIRTY | PTE_YOUNG);
+    folio_mark_lazyfree(m, pfn);
   });
+}
+
+/** folio_mark_lazyfree(): an anonymous, swap-backed, evictable page moves to the inactive file list. */
+function folio_mark_lazyfree(m: Machine, pfn: number): void {
+  const f = m.frames;
+  const pf = f.flags[pfn]! & ~PG_referenced;
+  f.flags[pfn] = pf;
+  if (pf & (PG_lazyfree | PG_mlocked)) return;
+  f.flags[pfn] = (pf & ~PG_active) | PG_lazyfree;
+  f.lruvec.move(pfn);
+  m.vm_events.pglazyfree++;
 }
 
 /**
@@ -471,7 +486,8 @@ function madvise_collapse(
         continue;
       }
       if (pte & (PTE_GUARD | PTE_HWPOISON)) continue;
-      const pfn = f.alloc(
+      const pfn = alloc_page(
+        m,
         vma.anon_vma!.root.id,
         linear_page_index(vma, addr),
         PG_anon | PG_swapbacked | PG_thp | PG_anon_exclusive,
@@ -482,6 +498,7 @@ function madvise_collapse(
       );
       f.mapcount[pfn] = 1;
       mm.rss_stat[MM_ANONPAGES]!++;
+      if (vma.vm_flags & VM_LOCKED) f.lruvec.mlock_folio(pfn);
     }
   }
   return result;

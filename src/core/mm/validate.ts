@@ -6,7 +6,10 @@ import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import { InvariantError } from "../abi/ulong.js";
 import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
-import { PG_anon_exclusive } from "../mem/frames.js";
+import { PG_anon_exclusive, PG_mlocked } from "../mem/frames.js";
+import { folio_lru_list, LRU_CLASSIC, NR_LRU_LISTS } from "../mem/lru.js";
+import { mem_state } from "../mem/meminfo.js";
+import { nr_free_pages } from "../mem/page_alloc.js";
 import { linear_page_index } from "./fault.js";
 import {
   PTE_GUARD,
@@ -208,9 +211,11 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     if (mm.mm_users !== n) fail(`mm ${mm.id} has mm_users ${mm.mm_users}, ${n} tasks use it`);
   const refs = new Int32Array(f.pfn_bound);
   const maps = new Int32Array(f.pfn_bound);
+  const mlocks = new Int32Array(f.pfn_bound);
   let committed = 0;
   for (const mm of all) {
     validate_mm(m, mm, { checkMergeable: false });
+    if (!m.mms.has(mm)) fail(`mm ${mm.id} is in use but not among the machine's address spaces`);
     for (const [, pte] of mm.pgd.entries()) {
       if (!(pte & PTE_PRESENT) || pte & PTE_SPECIAL) continue;
       refs[pte_pfn(pte)]!++;
@@ -219,6 +224,11 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     for (const v of mm.mm_mt) {
       if (v.vm_file) inodes.add(v.vm_file.inode);
       if (v.vm_flags & VM_ACCOUNT) committed += v.nr_pages;
+      if (!(v.vm_flags & VM_LOCKED)) continue;
+      mm.pgd.forEach(v.vm_start / PAGE_SIZE, v.vm_end / PAGE_SIZE, (_vpn, slot) => {
+        const pte = mm.pgd.ent[slot]!;
+        if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) mlocks[pte_pfn(pte)]!++;
+      });
     }
   }
   for (const inode of m.fs.files()) inodes.add(inode);
@@ -249,6 +259,10 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
       fail(`frame ${pfn} _refcount ${f._refcount[pfn]}, recounted ${refs[pfn]}`);
     if (f.mapcount[pfn] !== maps[pfn])
       fail(`frame ${pfn} mapcount ${f.mapcount[pfn]}, recounted ${maps[pfn]}`);
+    if (f.lruvec.mlock_count[pfn] !== mlocks[pfn])
+      fail(
+        `frame ${pfn} mlock_count ${f.lruvec.mlock_count[pfn]}, mapped ${mlocks[pfn]} times in locked VMAs`,
+      );
     const c = f.content[pfn]!;
     if (c) {
       if (slots.has(c)) fail(`frames share content slot ${c}`);
@@ -264,5 +278,80 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
   if (!mms && m.vm_committed_as !== committed + m.vm_committed_unaccounted)
     fail(
       `Committed_AS is ${m.vm_committed_as} pages, recounted ${committed} + ${m.vm_committed_unaccounted} unaccounted`,
+    );
+  validate_lru(m);
+  validate_node(m);
+}
+
+/**
+ * The LRU lists: every page in use is on exactly the list its flags say (mlocked ones on the
+ * unevictable list, PG_mlocked exactly when a locked VMA maps it), free pages on none; the links
+ * of each list hold together and the per-list counts equal a recount.
+ */
+function validate_lru(m: Machine): void {
+  const f = m.frames;
+  const lruvec = f.lruvec;
+  const nr = [0, 0, 0, 0, 0];
+  let nr_mlock = 0;
+  for (let pfn = 1; pfn < f.pfn_bound; pfn++) {
+    const on = lruvec.lru[pfn]!;
+    if (pfn === f.zero_pfn || f.isFree(pfn)) {
+      if (on) fail(`free frame ${pfn} is on LRU list ${on - 1}`);
+      if (lruvec.mlock_count[pfn]) fail(`free frame ${pfn} has mlock_count ${lruvec.mlock_count[pfn]}`);
+      continue;
+    }
+    const pf = f.flags[pfn]!;
+    if (!on) fail(`frame ${pfn} is in use but on no LRU list`);
+    const want = folio_lru_list(pf);
+    if (on - 1 !== want) fail(`frame ${pfn} is on LRU list ${on - 1}, its flags say ${want}`);
+    if (lruvec.mlock_count[pfn]! > 0 !== ((pf & PG_mlocked) !== 0))
+      fail(`frame ${pfn}: PG_mlocked and mlock_count ${lruvec.mlock_count[pfn]} disagree`);
+    if (pf & PG_mlocked) nr_mlock++;
+    nr[want]!++;
+  }
+  for (let l = 0; l < NR_LRU_LISTS; l++)
+    if (lruvec.nr_pages[l] !== nr[l]) fail(`LRU list ${l} counts ${lruvec.nr_pages[l]} pages, has ${nr[l]}`);
+  if (lruvec.nr_mlock !== nr_mlock) fail(`nr_mlock is ${lruvec.nr_mlock}, recounted ${nr_mlock}`);
+  let linked = 0;
+  for (let p = 0; p <= LRU_CLASSIC; p++) {
+    let prev = 0;
+    for (let pfn = lruvec.head[p]!; pfn; pfn = lruvec.next[pfn]!) {
+      if (lruvec.prev[pfn] !== prev)
+        fail(`LRU list ${p}: frame ${pfn} links back to ${lruvec.prev[pfn]}, not ${prev}`);
+      const on = lruvec.lru[pfn]!;
+      if (!on || lruvec.list_of(on - 1) !== p) fail(`frame ${pfn} is linked on list ${p} but says ${on - 1}`);
+      prev = pfn;
+      if (++linked > f.pfn_bound) fail(`LRU list ${p} loops`);
+    }
+    if (lruvec.tail[p] !== prev) fail(`LRU list ${p} ends at ${prev}, its tail says ${lruvec.tail[p]}`);
+  }
+  if (linked !== f.nr_used) fail(`${linked} frames linked on the LRU lists, ${f.nr_used} in use`);
+}
+
+/**
+ * The node's memory adds up: page-table pages are the live address spaces' tables, kernel stacks
+ * those of the tasks that have not exited, and free pages are what RAM has left beside the pages
+ * in use (all on LRU lists), the page tables and the kernel stacks.
+ */
+function validate_node(m: Machine): void {
+  let pgtables = 0;
+  for (const mm of m.mms) {
+    if (mm.mm_users <= 0) fail(`mm ${mm.id} was torn down but is still among the address spaces`);
+    pgtables += mm.pgd.nr_pgtables;
+  }
+  if (m.pgtable_acct.nr_pagetable !== pgtables)
+    fail(`NR_PAGETABLE is ${m.pgtable_acct.nr_pagetable}, the address spaces have ${pgtables} table pages`);
+  let zombies = 0;
+  for (const t of m.tasks.values()) if (t.state === "zombie") zombies++;
+  if (m.nr_zombies !== zombies) fail(`nr_zombies is ${m.nr_zombies}, recounted ${zombies}`);
+  const s = mem_state(m);
+  const free = nr_free_pages(m);
+  if (free < 0) fail(`free pages ${free}: more memory in use than RAM`);
+  const used =
+    s.active_anon + s.inactive_anon + s.active_file + s.inactive_file + s.unevictable + s.pagetable;
+  const kstack = (s.kernel_stack_kb * 1024) / PAGE_SIZE;
+  if (s.free + used + kstack !== s.totalram)
+    fail(
+      `MemFree ${s.free} + LRU ${used - s.pagetable} + PageTables ${s.pagetable} + KernelStack ${kstack} != MemTotal ${s.totalram} (pages)`,
     );
 }

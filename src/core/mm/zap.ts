@@ -14,6 +14,7 @@ import {
   type mm_struct,
   type vm_area_struct,
 } from "./types.js";
+import { VM_LOCKED } from "./vm_flags.js";
 
 /**
  * Remove every PTE in [start, end) of vma, dropping the frames' map and reference counts.
@@ -32,8 +33,9 @@ export function zap_page_range(
   // update_hiwater_rss() runs before the first page goes: the RSS it sees is this one.
   const rssBefore = mm.get_mm_rss();
   const blocks = pgd.blockList(start / PAGE_SIZE, end / PAGE_SIZE);
+  const locked = (vma.vm_flags & VM_LOCKED) !== 0;
   for (let q = 0; q < blocks.length; q += 4) {
-    const cleared = zap_pte_range(m.frames, pgd.ent, blocks[q + 2]!, blocks[q + 3]!, zapGuards, acc);
+    const cleared = zap_pte_range(m.frames, pgd.ent, blocks[q + 2]!, blocks[q + 3]!, zapGuards, locked, acc);
     if (cleared) pgd.countCleared(blocks[q]!, cleared);
   }
   const zapped = acc.anon + acc.file;
@@ -47,7 +49,8 @@ export function zap_page_range(
 
 /**
  * zap_pte_range(): clear the entries ent[from..to) (guard markers only with zapGuards), unmapping
- * and releasing their frames; counts pages into acc. Returns the entries cleared.
+ * and releasing their frames (munlocking them first in a VM_LOCKED VMA); counts pages into acc.
+ * Returns the entries cleared.
  */
 function zap_pte_range(
   f: FrameTable,
@@ -55,6 +58,7 @@ function zap_pte_range(
   from: number,
   to: number,
   zapGuards: boolean,
+  locked: boolean,
   acc: { anon: number; file: number; swap: number },
 ): number {
   const flags = f.flags;
@@ -80,6 +84,7 @@ function zap_pte_range(
         acc.file++;
       }
       mapcount[pfn]!--;
+      if (locked) f.lruvec.munlock_folio(pfn);
       f.put_page(pfn);
     }
     ent[s] = 0;
