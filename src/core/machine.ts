@@ -3,11 +3,13 @@
  * share nothing, so many can live side by side and each replays identically from its seed.
  */
 import { PAGE_SIZE, TASK_SIZE } from "./abi/mman.js";
+import { invariant } from "./abi/ulong.js";
 import type { CoreEvent, EventSink } from "./events.js";
 import { FdTable, FileSystem } from "./fs/file.js";
 import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
 import { setup_per_zone_wmarks, type Watermarks } from "./mem/page_alloc.js";
+import { SwapInfo } from "./mem/swap.js";
 import { VmEvents } from "./mem/vmstat.js";
 import { AnonVma } from "./mm/anon_vma.js";
 import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
@@ -53,6 +55,8 @@ export class Machine {
   readonly total_swap_pages: number;
   /** The zone's min/low/high watermarks (recomputed by profile_changed()). */
   watermarks: Watermarks;
+  /** The swap area (profile.swapBytes of slots) and its swap cache. */
+  readonly swap: SwapInfo;
   /** Machine-wide event counts (/proc/vmstat pgfault, pswpout, ...). */
   readonly vm_events = new VmEvents();
   /** Where committed changes are reported (null: nobody listens, and nothing is built). */
@@ -78,6 +82,9 @@ export class Machine {
     this.rng = new Rng(opts.seed ?? 0);
     this.totalram_pages = Math.floor(this.profile.ramBytes / PAGE_SIZE);
     this.total_swap_pages = Math.floor(this.profile.swapBytes / PAGE_SIZE);
+    // A swap entry holds its slot where a PTE holds a pfn: 24 bits.
+    invariant(this.total_swap_pages < 2 ** 24, "swap larger than 64 GiB");
+    this.swap = new SwapInfo(this.total_swap_pages, this.frames);
     this.watermarks = setup_per_zone_wmarks(this);
     this.frames.lruvec.set_policy(this.profile.replacementPolicy);
   }

@@ -204,6 +204,20 @@ export class Lruvec {
     return true;
   }
 
+  /**
+   * lru_note_cost(): reclaim's cost of one kind of page (I/O weighs SWAP_CLUSTER_MAX times a
+   * rotation), decayed by half whenever the two costs together exceed a quarter of the LRU pages.
+   */
+  note_cost(file: boolean, nr_io: number, nr_rotated: number): void {
+    const cost = nr_io * 32 + nr_rotated;
+    if (file) this.file_cost += cost;
+    else this.anon_cost += cost;
+    if (this.file_cost + this.anon_cost > this.nr_evictable / 4) {
+      this.file_cost = Math.floor(this.file_cost / 2);
+      this.anon_cost = Math.floor(this.anon_cost / 2);
+    }
+  }
+
   /** Pages on the evictable lists. */
   get nr_evictable(): number {
     const n = this.nr_pages;

@@ -85,7 +85,7 @@ export function mem_state(m: Machine): MemState {
     pagetable: m.pgtable_acct.nr_pagetable,
     kernel_stack_kb: (nr_kernel_stack_pages(m) * PAGE_SIZE) / 1024,
     swap_total: m.total_swap_pages,
-    swap_used: 0,
+    swap_used: m.swap.inuse_pages,
     committed_as: Math.max(0, m.vm_committed_as),
     commit_limit: vm_commit_limit(m),
     wmark_min: m.watermarks.min,

@@ -33,6 +33,11 @@ export const PTE_YOUNG = 1 << 3;
 export const PTE_SPECIAL = 1 << 4;
 /** A swap entry: not present, the pfn field holds the swap slot. */
 export const PTE_SWAP = 1 << 5;
+/**
+ * In a swap entry (the write bit's place, unused there): pte_swp_exclusive(), the page was
+ * PageAnonExclusive when it was swapped out, so its swap-in may map it writable at once.
+ */
+export const PTE_SWP_EXCLUSIVE = 1 << 1;
 /** A MADV_GUARD_INSTALL marker: not present, faults with SEGV_MAPERR. */
 export const PTE_GUARD = 1 << 6;
 /** A hwpoison entry (MADV_HWPOISON): not present, faults with SIGBUS BUS_MCEERR_AR. */

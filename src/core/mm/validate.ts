@@ -6,7 +6,7 @@ import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import { InvariantError } from "../abi/ulong.js";
 import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
-import { PG_anon_exclusive, PG_mlocked } from "../mem/frames.js";
+import { PG_anon_exclusive, PG_mlocked, PG_swapcache } from "../mem/frames.js";
 import { folio_lru_list, LRU_CLASSIC, NR_LRU_LISTS } from "../mem/lru.js";
 import { mem_state } from "../mem/meminfo.js";
 import { nr_free_pages } from "../mem/page_alloc.js";
@@ -17,6 +17,7 @@ import {
   PTE_PRESENT,
   PTE_SPECIAL,
   PTE_SWAP,
+  PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
   pte_pfn,
 } from "./page_table.js";
@@ -143,6 +144,10 @@ function validate_page_tables(m: Machine, mm: mm_struct): void {
     if (bits & PTE_HWPOISON) continue;
     if (bits & PTE_SWAP) {
       rss[MM_SWAPENTS]!++;
+      if (bits & ~(PTE_SWAP | PTE_SWP_EXCLUSIVE)) fail(`swap entry with other bits at ${hx(addr)}`);
+      if (!vma.anon_vma || vma.vm_flags & VM_SHARED)
+        fail(`swap entry at ${hx(addr)} outside private anonymous memory`);
+      if (!m.swap.in_use(pte_pfn(pte))) fail(`swap entry at ${hx(addr)} for free slot ${pte_pfn(pte)}`);
       continue;
     }
     if (!(bits & PTE_PRESENT)) fail(`unknown PTE state ${bits} at ${hx(addr)}`);
@@ -212,11 +217,17 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
   const refs = new Int32Array(f.pfn_bound);
   const maps = new Int32Array(f.pfn_bound);
   const mlocks = new Int32Array(f.pfn_bound);
+  const swapRefs = new Map<number, number>();
   let committed = 0;
   for (const mm of all) {
     validate_mm(m, mm, { checkMergeable: false });
     if (!m.mms.has(mm)) fail(`mm ${mm.id} is in use but not among the machine's address spaces`);
     for (const [, pte] of mm.pgd.entries()) {
+      if (pte & PTE_SWAP) {
+        const slot = pte_pfn(pte);
+        swapRefs.set(slot, (swapRefs.get(slot) ?? 0) + 1);
+        continue;
+      }
       if (!(pte & PTE_PRESENT) || pte & PTE_SPECIAL) continue;
       refs[pte_pfn(pte)]!++;
       maps[pte_pfn(pte)]!++;
@@ -232,6 +243,16 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     }
   }
   for (const inode of m.fs.files()) inodes.add(inode);
+  for (const inode of m.fs.cached.values()) {
+    if (inode.i_pages.size === 0) fail(`inode ${inode.path} is listed as cached but has no pages`);
+    inodes.add(inode);
+  }
+  for (const inode of inodes)
+    if (inode.i_pages.size && m.fs.cached.get(inode.i_ino) !== inode)
+      fail(`inode ${inode.path} has cached pages but is not listed as cached`);
+  // The swap cache holds a reference on each of its pages.
+  const swap = m.swap;
+  for (let slot = 1; slot < swap.slot_bound; slot++) if (swap.cache[slot]) refs[swap.cache[slot]!]!++;
   for (const inode of inodes) {
     committed += inode.accounted;
     for (const [idx, pfn] of inode.i_pages) {
@@ -272,8 +293,9 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     }
   }
   if (f.nr_used !== used) fail(`nr_used is ${f.nr_used}, counted ${used} frames`);
+  withContents += validate_swap(m, swapRefs, slots);
   if (f.contents.used !== withContents)
-    fail(`${f.contents.used} content slots in use, ${withContents} frames hold bytes`);
+    fail(`${f.contents.used} content slots in use, ${withContents} frames and swap slots hold bytes`);
   if (f.content[f.zero_pfn] !== 0) fail("the zero page has contents");
   if (!mms && m.vm_committed_as !== committed + m.vm_committed_unaccounted)
     fail(
@@ -281,6 +303,49 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     );
   validate_lru(m);
   validate_node(m);
+}
+
+/**
+ * The swap area: each slot's count is the number of swap entries that refer to it, the swap cache
+ * and the pages in it point at each other (anonymous pages only), a slot is in use exactly while
+ * it has entries or a cached page, and its bytes are its own (no other slot or frame holds the
+ * same content handle; none while a page holds them). Returns the slots holding bytes.
+ */
+function validate_swap(m: Machine, refs: Map<number, number>, handles: Set<number>): number {
+  const f = m.frames;
+  const swap = m.swap;
+  let inuse = 0;
+  let withData = 0;
+  for (const slot of refs.keys())
+    if (slot <= 0 || slot >= swap.slot_bound) fail(`swap entry for slot ${slot}, which was never handed out`);
+  for (let slot = 1; slot < swap.slot_bound; slot++) {
+    const n = refs.get(slot) ?? 0;
+    if (swap.swap_map[slot] !== n)
+      fail(`swap slot ${slot} counts ${swap.swap_map[slot]} entries, ${n} refer to it`);
+    const pfn = swap.cache[slot]!;
+    if (pfn) {
+      if (f.isFree(pfn)) fail(`swap slot ${slot} is cached by free frame ${pfn}`);
+      if (!f.isAnon(pfn) || !(f.flags[pfn]! & PG_swapcache) || f.swap_entry[pfn] !== slot)
+        fail(`frame ${pfn} caches swap slot ${slot} but says otherwise`);
+      if (swap.data[slot]) fail(`swap slot ${slot} keeps bytes while frame ${pfn} holds them`);
+    }
+    const used = n > 0 || pfn !== 0;
+    if (used) inuse++;
+    else if (swap.data[slot] || swap.shadow[slot]) fail(`free swap slot ${slot} keeps bytes or a shadow`);
+    const d = swap.data[slot]!;
+    if (d) {
+      if (handles.has(d)) fail(`swap slot ${slot} shares content slot ${d}`);
+      handles.add(d);
+      withData++;
+    }
+  }
+  if (swap.inuse_pages !== inuse)
+    fail(`swap inuse_pages is ${swap.inuse_pages}, counted ${inuse} slots in use`);
+  if (inuse > swap.max) fail(`${inuse} swap slots in use, the area has ${swap.max}`);
+  for (let pfn = 1; pfn < f.pfn_bound; pfn++)
+    if (!f.isFree(pfn) && f.flags[pfn]! & PG_swapcache && swap.cache[f.swap_entry[pfn]!] !== pfn)
+      fail(`frame ${pfn} is in the swap cache but its slot ${f.swap_entry[pfn]} does not say so`);
+  return withData;
 }
 
 /**
