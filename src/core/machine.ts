@@ -8,8 +8,9 @@ import type { CoreEvent, EventSink } from "./events.js";
 import { FdTable, FileSystem } from "./fs/file.js";
 import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
-import { setup_per_zone_wmarks, type Watermarks } from "./mem/page_alloc.js";
+import { KSTACK_PAGES, setup_per_zone_wmarks, type Watermarks } from "./mem/page_alloc.js";
 import { SwapInfo } from "./mem/swap.js";
+import { reserve_pages } from "./mem/vmscan.js";
 import { VmEvents } from "./mem/vmstat.js";
 import { AnonVma } from "./mm/anon_vma.js";
 import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
@@ -120,6 +121,9 @@ export class Machine {
    * The ELF-like image layout comes with the task lifecycle.
    */
   spawnEmpty(opts: SpawnOptions = {}): task_struct {
+    // Room for its kernel stack (the machine's own act: charged, and it may reclaim or OOM-kill,
+    // but it is not refused).
+    reserve_pages(this, KSTACK_PAGES, null);
     const pid = this.alloc_pid();
     const mm = this.mm_alloc();
     const task = new task_struct(

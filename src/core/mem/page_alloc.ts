@@ -13,7 +13,8 @@ import type { Machine } from "../machine.js";
 
 /** THREAD_SIZE on x86_64 (16 KiB kernel stack per task). */
 export const THREAD_SIZE = 16384;
-const KSTACK_PAGES = THREAD_SIZE / PAGE_SIZE;
+/** Pages of one kernel stack. */
+export const KSTACK_PAGES = THREAD_SIZE / PAGE_SIZE;
 
 /** The zone's watermarks, in pages (zone->_watermark[]). */
 export interface Watermarks {

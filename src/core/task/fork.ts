@@ -8,7 +8,9 @@ import { PAGE_SIZE, PMD_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { type FrameTable, PG_anon, PG_anon_exclusive } from "../mem/frames.js";
+import { KSTACK_PAGES } from "../mem/page_alloc.js";
 import type { SwapInfo } from "../mem/swap.js";
+import { RESERVE_OK, reserve_pages } from "../mem/vmscan.js";
 import { security_vm_enough_memory, vm_stat_account, vm_unacct_memory } from "../mm/accounting.js";
 import {
   PTE_DIRTY,
@@ -228,6 +230,10 @@ export function do_fork(m: Machine, parent: task_struct, flags: number): SysResu
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return err(EINVAL);
   const oldmm = parent.mm;
   if (!oldmm) return err(EAGAIN);
+  // The child's kernel stack and (without CLONE_VM) its page tables, at most as many as the
+  // parent's: room for them first (reclaim, or the OOM killer, which may choose the parent).
+  const need = KSTACK_PAGES + (flags & CLONE_VM ? 0 : oldmm.pgd.nr_pgtables);
+  if (reserve_pages(m, need, oldmm) !== RESERVE_OK) return err(ENOMEM);
   let mm: mm_struct;
   if (flags & CLONE_VM) {
     oldmm.mm_users++;
