@@ -97,7 +97,10 @@ export class MachineRegistry {
     if (spec.swapBytes !== undefined) profile.swapBytes = spec.swapBytes;
     const seed = spec.seed ?? 0;
     const machine = new Machine({ seed, profile });
-    if (spec.sysctl) applySysctl(machine.profile, spec.sysctl, L);
+    if (spec.sysctl) {
+      applySysctl(machine.profile, spec.sysctl, L);
+      machine.profile_changed();
+    }
     if (machine.profile.maxMapCount > L.maxMapCount)
       throw overLimit(
         "LIMIT_MAX_MAP_COUNT",
