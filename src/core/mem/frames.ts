@@ -132,8 +132,8 @@ export class FrameTable {
   }
 
   private free_frame(pfn: number): void {
-    invariant(this.mapcount[pfn] === 0, `freeing mapped frame ${pfn}`);
-    invariant(this.lruvec.mlock_count[pfn] === 0, `freeing mlocked frame ${pfn}`);
+    if (this.mapcount[pfn] !== 0) invariant(false, `freeing mapped frame ${pfn}`);
+    if (this.lruvec.mlock_count[pfn] !== 0) invariant(false, `freeing mlocked frame ${pfn}`);
     // __folio_put(): the page leaves its LRU list.
     if (this.lruvec.lru[pfn]) this.lruvec.del(pfn);
     this.flags[pfn] = 0;
@@ -179,7 +179,7 @@ export class FrameTable {
 
   /** copy_user_highpage(): dst (a new frame) gets src's contents. */
   copy(dst: number, src: number): void {
-    invariant(this.content[dst] === 0, `copy into frame ${dst}, which has contents`);
+    if (this.content[dst] !== 0) invariant(false, `copy into frame ${dst}, which has contents`);
     this.content[dst] = this.contents.copyOf(this.content[src]!);
   }
 

@@ -94,14 +94,14 @@ export class SwapInfo {
 
   /** swap_duplicate(): one more swap entry refers to the slot (fork, try_to_unmap). */
   swap_duplicate(slot: number): void {
-    invariant(this.in_use(slot), `swap_duplicate of free slot ${slot}`);
+    if (!this.in_use(slot)) invariant(false, `swap_duplicate of free slot ${slot}`);
     this.swap_map[slot]!++;
   }
 
   /** swap_free(): one swap entry fewer; a slot left with neither entries nor a cached page is freed. */
   swap_free(slot: number): void {
     const n = --this.swap_map[slot]!;
-    invariant(n >= 0, `swap_free of slot ${slot} without entries`);
+    if (n < 0) invariant(false, `swap_free of slot ${slot} without entries`);
     if (n === 0 && this.cache[slot] === 0) this.slot_free(slot);
   }
 
@@ -123,15 +123,15 @@ export class SwapInfo {
    */
   add_to_swap_cache(pfn: number, slot: number): void {
     const f = this.frames;
-    invariant(this.cache[slot] === 0, `slot ${slot} is already in the swap cache`);
-    invariant(!(f.flags[pfn]! & PG_swapcache), `frame ${pfn} is already in the swap cache`);
+    if (this.cache[slot] !== 0) invariant(false, `slot ${slot} is already in the swap cache`);
+    if (f.flags[pfn]! & PG_swapcache) invariant(false, `frame ${pfn} is already in the swap cache`);
     f.flags[pfn]! |= PG_swapcache;
     f.swap_entry[pfn] = slot;
     f.get_page(pfn);
     this.cache[slot] = pfn;
     const d = this.data[slot]!;
     if (d !== 0) {
-      invariant(f.content[pfn] === 0, `swap-in into frame ${pfn}, which has contents`);
+      if (f.content[pfn] !== 0) invariant(false, `swap-in into frame ${pfn}, which has contents`);
       f.content[pfn] = d;
       this.data[slot] = 0;
     }
@@ -143,7 +143,8 @@ export class SwapInfo {
    * the same fault, which is what this does at once). Returns the slot's shadow.
    */
   take_slot(slot: number, pfn: number): number {
-    invariant(this.swap_map[slot] === 1 && this.cache[slot] === 0, `slot ${slot} is shared or cached`);
+    if (!(this.swap_map[slot] === 1 && this.cache[slot] === 0))
+      invariant(false, `slot ${slot} is shared or cached`);
     const f = this.frames;
     const d = this.data[slot]!;
     if (d !== 0) {
@@ -164,7 +165,8 @@ export class SwapInfo {
   delete_from_swap_cache(pfn: number): number {
     const f = this.frames;
     const slot = f.swap_entry[pfn]!;
-    invariant(this.cache[slot] === pfn, `frame ${pfn} is not the swap cache's page of slot ${slot}`);
+    if (!(this.cache[slot] === pfn))
+      invariant(false, `frame ${pfn} is not the swap cache's page of slot ${slot}`);
     f.flags[pfn]! &= ~PG_swapcache;
     f.swap_entry[pfn] = 0;
     this.cache[slot] = 0;
@@ -179,7 +181,8 @@ export class SwapInfo {
   evict_to_slot(pfn: number, shadow: number): number {
     const f = this.frames;
     const slot = f.swap_entry[pfn]!;
-    invariant(this.swap_map[slot]! > 0, `evicting frame ${pfn} to slot ${slot}, which no entry refers to`);
+    if (!(this.swap_map[slot]! > 0))
+      invariant(false, `evicting frame ${pfn} to slot ${slot}, which no entry refers to`);
     this.data[slot] = f.content[pfn]!;
     f.content[pfn] = 0;
     this.shadow[slot] = shadow;

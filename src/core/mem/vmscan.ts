@@ -188,15 +188,32 @@ export function __alloc_pages_slowpath(
 }
 
 /**
- * balance_pgdat(): kswapd reclaims until the allocation leaves the high watermark free, raising
- * the scan priority while passes fall short, down to priority 1.
+ * kswapd: balance_pgdat() until the allocation leaves the high watermark free, as kswapd keeps
+ * running while its node is unbalanced; it gives up after MAX_RECLAIM_RETRIES runs in a row that
+ * reclaimed nothing (kswapd_failures). A run that finds every page referenced reclaims nothing
+ * but uses up their second chance, so the next one can.
  */
 function kswapd_balance(m: Machine, nr: number, mm: mm_struct | null): void {
   const high = m.watermarks.high;
   if (watermark_ok(m, nr, high)) return;
-  m.vm_events.pageoutrun++;
   const sc = scan_control(m, "kswapd", mm, 0);
-  while (sc.priority >= 1) {
+  for (let failures = 0; failures < MAX_RECLAIM_RETRIES && !watermark_ok(m, nr, high); ) {
+    const before = sc.nr_reclaimed;
+    balance_pgdat(m, nr, sc);
+    if (sc.nr_reclaimed === before) failures++;
+    else failures = 0;
+  }
+  finish(m, sc);
+}
+
+/**
+ * balance_pgdat(): one kswapd run, raising the scan priority while passes fall short, down to
+ * priority 1, until the high watermark holds.
+ */
+function balance_pgdat(m: Machine, nr: number, sc: ScanControl): void {
+  const high = m.watermarks.high;
+  m.vm_events.pageoutrun++;
+  for (sc.priority = DEF_PRIORITY; sc.priority >= 1; ) {
     if (watermark_ok(m, nr, high)) break;
     sc.nr_scanned = 0;
     sc.nr_to_reclaim = Math.max(SWAP_CLUSTER_MAX, high + nr - nr_free_pages(m));
@@ -205,7 +222,6 @@ function kswapd_balance(m: Machine, nr: number, mm: mm_struct | null): void {
     // kswapd_shrink_node(): enough scanned at this priority keeps it.
     if (sc.nr_scanned < sc.nr_to_reclaim || sc.nr_reclaimed === before) sc.priority--;
   }
-  finish(m, sc);
 }
 
 /** try_to_free_pages() + do_try_to_free_pages(): direct reclaim of SWAP_CLUSTER_MAX pages. */
