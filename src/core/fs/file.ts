@@ -32,6 +32,11 @@ export class Inode {
    * them in the place of the page, so that a refault can tell how long the page was out.
    */
   readonly i_shadows = new Map<number, number>();
+  /**
+   * shmem pages swapped out, by index: the swap slot holding each (the shmem mapping's xarray holds
+   * the swap entry in the page's place). A slot here counts one swap entry.
+   */
+  readonly i_swap = new Map<number, number>();
   /** Pages charged to Committed_AS for a shmem object (released with the last reference). */
   accounted = 0;
   constructor(

@@ -191,6 +191,20 @@ export class SwapInfo {
   }
 
   /**
+   * shmem_writeout()'s write: a new slot (from get_swap_page) receives the page's bytes and one
+   * entry, the shmem object's; the page keeps no slot of its own (it is about to be freed).
+   */
+  store(slot: number, pfn: number, shadow: number): void {
+    const f = this.frames;
+    if (this.swap_map[slot] !== 0 || this.cache[slot] !== 0)
+      invariant(false, `storing into slot ${slot} in use`);
+    this.swap_map[slot] = 1;
+    this.data[slot] = f.content[pfn]!;
+    f.content[pfn] = 0;
+    this.shadow[slot] = shadow;
+  }
+
+  /**
    * folio_free_swap(): a swap cache page gives up its slot when no swap entry refers to it any more
    * (the bytes stay in memory only, so the page becomes dirty). Returns whether it did; the swap
    * cache's reference is dropped.

@@ -24,7 +24,7 @@
  *
  * Simplifications: kswapd reclaims what is missing to reach the high watermark rather than
  * batches of high_wmark pages; once a pass has reclaimed enough it stops instead of scaling the
- * remaining scan targets; shmem pages are not swapped (reclaim passes over them).
+ * remaining scan targets; writes complete at once.
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import { writeback_page } from "../fs/read_write.js";
@@ -52,7 +52,7 @@ import {
 } from "./lru.js";
 import { out_of_memory } from "./oom_kill.js";
 import { nr_free_pages } from "./page_alloc.js";
-import { delete_from_page_cache } from "./page_cache.js";
+import { delete_from_page_cache, shmem_writeout } from "./page_cache.js";
 import {
   PG_active,
   PG_anon,
@@ -554,8 +554,7 @@ function reclaim_folio(
   if (references === FOLIOREF_ACTIVATE) return ACTIVATE;
   if (references === FOLIOREF_KEEP) return KEEP;
   const anon = (pf & PG_anon) !== 0;
-  // shmem pages would be written to swap through their file; not modelled: they stay.
-  if (!anon && pf & PG_swapbacked) return KEEP;
+  if (!anon && pf & PG_swapbacked) return shmem_reclaim(m, sc, pfn, out);
   const lazy = anon && (pf & PG_lazyfree) !== 0;
   if (anon && !lazy && !(pf & PG_swapcache)) {
     // add_to_swap(): a slot, and the page in the swap cache, dirty (it has never been written there).
@@ -633,6 +632,51 @@ function reclaim_folio(
   else if (sc.mode === "direct") e.pgsteal_direct++;
   if (file) e.pgsteal_file++;
   else e.pgsteal_anon++;
+  f.put_page(pfn);
+  return RECLAIMED;
+}
+
+/**
+ * A shmem page (on the anon lists, swap-backed): unmapped from every mapping, then written to a
+ * swap slot that takes its place in the page cache (shmem_writeout); with no free slot it stays,
+ * activated.
+ */
+function shmem_reclaim(m: Machine, sc: ScanControl, pfn: number, out: FolioListStats): number {
+  const f = m.frames;
+  if (m.swap.nr_swap_pages <= 0) return ACTIVATE;
+  const inode = sc.rmap.inode(f.mapping[pfn]!);
+  if (!inode) return KEEP;
+  unmapped.nr = 0;
+  unmapped.addr = -1;
+  if (f.mapcount[pfn]! > 0 && !try_to_unmap(m, sc.walk, pfn, unmapped)) return ACTIVATE;
+  // Only reclaim's reference and the page cache's may be left.
+  if (f._refcount[pfn] !== 2) return KEEP;
+  const slot = m.swap.get_swap_page();
+  const zero = f.content[pfn] === 0;
+  shmem_writeout(m, inode, f.index[pfn]!, slot, workingset_eviction(m, pfn));
+  f.flags[pfn]! &= ~PG_dirty;
+  if (zero) m.vm_events.swpout_zero++;
+  else {
+    m.vm_events.pswpout++;
+    m.vm_events.pgpgout += PAGE_SIZE / 1024;
+  }
+  out.nr_pageout++;
+  sc.swapped++;
+  if (m.sink)
+    m.emit({
+      type: "swap_out",
+      pid: unmapped.nr ? unmapped.pid : sc.pid,
+      mm: unmapped.nr ? unmapped.mm : sc.mm,
+      addr: unmapped.nr ? unmapped.addr : null,
+      slot,
+      mapped: 0,
+      written: !zero,
+    });
+  sc.reclaimed_anon++;
+  const e = m.vm_events;
+  if (sc.mode === "kswapd") e.pgsteal_kswapd++;
+  else if (sc.mode === "direct") e.pgsteal_direct++;
+  e.pgsteal_anon++;
   f.put_page(pfn);
   return RECLAIMED;
 }

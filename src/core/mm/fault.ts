@@ -161,8 +161,10 @@ function find_get_page(
   const hit = inode.i_pages.get(index);
   if (hit !== undefined) return { pfn: hit, major: false };
   if (inode.mmapKind === "shmem") {
-    // shmem allocates a zeroed page in its cache: no I/O, so a minor fault.
-    return { pfn: add_to_page_cache(m, inode, index), major: false };
+    // shmem allocates a zeroed page in its cache: no I/O, so a minor fault; one read back from
+    // swap is major.
+    const major = inode.i_swap.has(index);
+    return { pfn: add_to_page_cache(m, inode, index), major };
   }
   // do_sync_mmap_readahead(): none for MADV_RANDOM; from the page on for MADV_SEQUENTIAL; else
   // read-around, ra_pages centred on the page. (The kernel's mmap_miss heuristic, which stops

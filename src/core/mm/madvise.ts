@@ -51,7 +51,7 @@ import {
   PG_thp,
 } from "../mem/frames.js";
 import { alloc_page } from "../mem/page_alloc.js";
-import { delete_from_page_cache } from "../mem/page_cache.js";
+import { delete_from_page_cache, shmem_free_swap } from "../mem/page_cache.js";
 import { RESERVE_OK, reclaim_pages, reserve_pages } from "../mem/vmscan.js";
 import type { task_struct } from "../task/task.js";
 import { add_to_page_cache, anon_vma_prepare, do_swap_page, linear_page_index } from "./fault.js";
@@ -434,6 +434,7 @@ function madvise_remove(m: Machine, vma: vm_area_struct, start: number, end: num
   }
   for (let idx = first; idx < last; idx++) {
     delete_from_page_cache(m, inode, idx);
+    shmem_free_swap(m, inode, idx);
     inode.i_shadows.delete(idx);
     // The hole reads as zeros from now on.
     inode.disk.delete(idx);

@@ -254,6 +254,13 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
   const swap = m.swap;
   for (let slot = 1; slot < swap.slot_bound; slot++) if (swap.cache[slot]) refs[swap.cache[slot]!]!++;
   for (const inode of inodes) {
+    // A swapped-out shmem page's slot counts one entry: the object's.
+    for (const slot of inode.i_swap.values()) {
+      swapRefs.set(slot, (swapRefs.get(slot) ?? 0) + 1);
+      if (inode.mmapKind !== "shmem") fail(`${inode.path} is not shmem but has pages in swap`);
+    }
+    for (const idx of inode.i_swap.keys())
+      if (inode.i_pages.has(idx)) fail(`page ${idx} of ${inode.path} is both cached and in swap`);
     committed += inode.accounted;
     for (const [idx, pfn] of inode.i_pages) {
       if (f.isFree(pfn)) fail(`page cache of ${inode.path} holds free frame ${pfn}`);

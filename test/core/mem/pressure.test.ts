@@ -211,6 +211,31 @@ describe("swap", () => {
     validate_machine(m);
   });
 
+  it("shared anonymous memory (shmem) swaps through its object: a fork child reads every byte", () => {
+    const { m } = machine(4 * MiB, 16 * MiB, { overcommitMemory: 1 });
+    const p = m.spawnEmpty();
+    const r = sys_mmap(m, p, W, 1536 * PG, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    expect(r.ok).toBe(true);
+    expect(fill(m, p, W, 1536, 6)).toBe(null);
+    const c = unwrap(do_fork(m, p, 0));
+    // The pages that left RAM are no longer mapped anywhere; their slots hold them for the object.
+    const swapped = 1536 - rssOf(p.mm!).anon - p.mm!.rss_stat[3]!;
+    expect(swapped).toBeGreaterThan(500);
+    expect(m.swap.inuse_pages).toBe(swapped);
+    expect(mi(m).Shmem).toBe((1536 - swapped) * 4);
+    expect(check(m, c, W, 1536, 6).bad).toEqual([]);
+    // The child's writes are the parent's (one object).
+    access_vm(m, c, W + 7 * PG, 8, "write", stamp(1, 7));
+    expect([...access_vm(m, p, W + 7 * PG, 8, "read").data]).toEqual([...stamp(1, 7)]);
+    validate_machine(m);
+    expect(sys_munmap(m, p, W, 1536 * PG).ok).toBe(true);
+    expect(sys_munmap(m, c, W, 1536 * PG).ok).toBe(true);
+    validate_machine(m);
+    // The object is gone with its last mapping: its slots too.
+    expect(m.swap.inuse_pages).toBe(0);
+    expect(mi(m).Shmem).toBe(0);
+  });
+
   it("zero-filled pages are recorded without I/O (swpout_zero, swpin_zero)", () => {
     const { m } = machine(4 * MiB, 16 * MiB);
     const t = m.spawnEmpty();
