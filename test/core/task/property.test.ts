@@ -20,7 +20,7 @@
  * model, then everything exits and only page-cache frames remain (no swap slot in use). A second
  * run of the same sequence must give the same trace.
  *
- * Under memory pressure (machines of 1 MiB, with and without swap) the same model holds for every
+ * Under memory pressure (machines of 512 and 640 KiB, with and without swap) the same model holds for every
  * task the OOM killer did not kill: whatever was swapped out, dropped from the page cache, or
  * reclaimed reads back as written. A call that ran out of memory is checked for what it did
  * before (an access up to where it stopped, a short pwrite); killed tasks leave the model.
@@ -520,8 +520,8 @@ describe("under memory pressure: no byte of a task the OOM killer spared is lost
     expect(s.pswpin).toBeGreaterThan(0);
     expect(s.pgsteal_file).toBeGreaterThan(0);
   }, 120_000);
-  it("512 KiB of RAM, 128 KiB of swap: swap fills, the OOM killer runs", () => {
-    const s = check({ ramBytes: 512 * KiB, swapBytes: 128 * KiB }, 404, 40);
+  it("512 KiB of RAM, 64 KiB of swap: swap fills, the OOM killer runs", () => {
+    const s = check({ ramBytes: 512 * KiB, swapBytes: 64 * KiB }, 404, 40);
     expect(s.pswpin).toBeGreaterThan(0);
     expect(s.oom_kill).toBeGreaterThan(0);
   }, 120_000);
