@@ -50,6 +50,52 @@ export type CoreEvent =
   /** status: the exit(2) code; signal: the fatal signal number instead (SIGKILL). */
   | (Base & { type: "exit"; comm: string; status: number; signal?: number })
   | (Base & { type: "fork" | "clone"; child: number; flags: number })
-  | (Base & { type: "mm_release"; mm_users: number; mm_count: number });
+  | (Base & { type: "mm_release"; mm_users: number; mm_count: number })
+  /**
+   * A reclaim run (pid/mm: the task whose allocation ran it): kswapd's (to the high watermark),
+   * direct (at the min watermark), or MADV_PAGEOUT's. Pages scanned and reclaimed (anon and file),
+   * of which swapped out and file pages written back; free pages after it.
+   */
+  | (Base & {
+      type: "reclaim";
+      mode: "kswapd" | "direct" | "pageout";
+      policy: string;
+      scanned: number;
+      reclaimed: number;
+      anon: number;
+      file: number;
+      swapped: number;
+      written: number;
+      free: number;
+    })
+  /**
+   * An anonymous page left memory for swap slot `slot` (pid/mm/addr: its first mapping, or the
+   * reclaiming task's with addr null when nothing mapped it); `mapped` PTEs now hold the swap
+   * entry; `written`: it was written (false: the slot already held its bytes, or it was zero-filled).
+   */
+  | (Base & { type: "swap_out"; addr: number | null; slot: number; mapped: number; written: boolean })
+  /** A swapped-out page came back for a fault at addr: read from swap (major) or found in the swap cache. */
+  | (Base & { type: "swap_in"; addr: number; slot: number; major: boolean })
+  /** Reclaim wrote a dirty page-cache page (page `index` of `file`) back before dropping it. */
+  | (Base & { type: "writeback"; file: string; index: number })
+  /**
+   * The OOM killer killed a process (pid/mm: the victim) and every task sharing its mm (`killed`),
+   * chosen by oom_badness `points`; its memory as the kernel reports it, in kB; `trigger`: the pid
+   * whose allocation ran out of memory (0: none).
+   */
+  | (Base & {
+      type: "oom_kill";
+      comm: string;
+      points: number;
+      oom_score_adj: number;
+      total_vm: number;
+      anon_rss: number;
+      file_rss: number;
+      shmem_rss: number;
+      swapents: number;
+      pgtables: number;
+      killed: number[];
+      trigger: number;
+    });
 
 export type EventSink = (e: CoreEvent) => void;

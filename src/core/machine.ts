@@ -3,12 +3,18 @@
  * share nothing, so many can live side by side and each replays identically from its seed.
  */
 import { PAGE_SIZE, TASK_SIZE } from "./abi/mman.js";
+import { invariant } from "./abi/ulong.js";
 import type { CoreEvent, EventSink } from "./events.js";
 import { FdTable, FileSystem } from "./fs/file.js";
 import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
+import { KSTACK_PAGES, setup_per_zone_wmarks, type Watermarks } from "./mem/page_alloc.js";
+import { SwapInfo } from "./mem/swap.js";
+import { reserve_pages } from "./mem/vmscan.js";
+import { VmEvents } from "./mem/vmstat.js";
 import { AnonVma } from "./mm/anon_vma.js";
 import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
+import type { PgtableAcct } from "./mm/page_table.js";
 import { MMF_DISABLE_THP, mm_struct } from "./mm/types.js";
 import { type KernelProfile, makeProfile } from "./profile.js";
 import {
@@ -39,6 +45,21 @@ export class Machine {
   readonly fs = new FileSystem();
   readonly frames = new FrameTable();
   readonly tasks = new Map<number, task_struct>();
+  /** Tasks in `tasks` that have exited (zombies): they hold no mm and no kernel stack. */
+  nr_zombies = 0;
+  /** Every address space not yet torn down (the reverse map and the OOM killer walk them). */
+  readonly mms = new Set<mm_struct>();
+  /** Page-table pages of all those address spaces (NR_PAGETABLE). */
+  readonly pgtable_acct: PgtableAcct = { nr_pagetable: 0 };
+  /** RAM and swap in pages (fixed at creation). */
+  readonly totalram_pages: number;
+  readonly total_swap_pages: number;
+  /** The zone's min/low/high watermarks (recomputed by profile_changed()). */
+  watermarks: Watermarks;
+  /** The swap area (profile.swapBytes of slots) and its swap cache. */
+  readonly swap: SwapInfo;
+  /** Machine-wide event counts (/proc/vmstat pgfault, pswpout, ...). */
+  readonly vm_events = new VmEvents();
   /** Where committed changes are reported (null: nobody listens, and nothing is built). */
   sink: EventSink | null = null;
   /** vm_committed_as: pages charged by VM_ACCOUNT mappings (Committed_AS). */
@@ -60,18 +81,30 @@ export class Machine {
   constructor(opts: MachineOptions = {}) {
     this.profile = makeProfile(opts.profile);
     this.rng = new Rng(opts.seed ?? 0);
+    this.totalram_pages = Math.floor(this.profile.ramBytes / PAGE_SIZE);
+    this.total_swap_pages = Math.floor(this.profile.swapBytes / PAGE_SIZE);
+    // A swap entry holds its slot where a PTE holds a pfn: 24 bits.
+    invariant(this.total_swap_pages < 2 ** 24, "swap larger than 64 GiB");
+    this.swap = new SwapInfo(this.total_swap_pages, this.frames);
+    this.watermarks = setup_per_zone_wmarks(this);
+    this.frames.lruvec.set_policy(this.profile.replacementPolicy);
   }
 
-  get totalram_pages(): number {
-    return Math.floor(this.profile.ramBytes / PAGE_SIZE);
-  }
-  get total_swap_pages(): number {
-    return Math.floor(this.profile.swapBytes / PAGE_SIZE);
+  /**
+   * The sysctl handlers' follow-up after profile knobs were written: watermarks are derived again
+   * (vm.min_free_kbytes, vm.watermark_scale_factor) and a new replacement policy takes over the
+   * pages where they are.
+   */
+  profile_changed(): void {
+    this.watermarks = setup_per_zone_wmarks(this);
+    this.frames.lruvec.set_policy(this.profile.replacementPolicy);
   }
 
   mm_alloc(): mm_struct {
     const mm = new mm_struct(this.nextMmId++, this.profile.stackGuardGapPages * PAGE_SIZE, TASK_SIZE);
     mm.machine_events = this;
+    mm.pgd.acct = this.pgtable_acct;
+    this.mms.add(mm);
     return mm;
   }
 
@@ -88,6 +121,9 @@ export class Machine {
    * The ELF-like image layout comes with the task lifecycle.
    */
   spawnEmpty(opts: SpawnOptions = {}): task_struct {
+    // Room for its kernel stack (the machine's own act: charged, and it may reclaim or OOM-kill,
+    // but it is not refused).
+    reserve_pages(this, KSTACK_PAGES, null);
     const pid = this.alloc_pid();
     const mm = this.mm_alloc();
     const task = new task_struct(

@@ -2,6 +2,8 @@
  * The kernel knobs that differ between kernels and hosts. A machine is created with one; the
  * conformance suite detects the host's and copies it, so the engine is compared like for like.
  */
+import type { ReplacementPolicy } from "./mem/lru.js";
+
 export interface KernelProfile {
   /** Stock kernels map the shared zero page on a read fault of untouched anonymous memory. */
   zeroPage: boolean;
@@ -45,9 +47,20 @@ export interface KernelProfile {
   softDirty: boolean;
   /** Protection keys: PROT_EXEC-only mappings become execute-only (reads fault with SEGV_PKUERR). */
   pku: boolean;
-  /** Physical memory and swap, in bytes (commit limits, meminfo). */
+  /** Physical memory and swap, in bytes: the page frames tasks and the page cache share, the swap slots. */
   ramBytes: number;
   swapBytes: number;
+  /**
+   * vm.min_free_kbytes: the min watermark (0: derived from RAM as init_per_zone_wmark_min does,
+   * sqrt(16 * RAM in kB) clamped to [128, 262144]).
+   */
+  minFreeKbytes: number;
+  /** vm.watermark_scale_factor: the low and high watermarks' distance, in 1/10000 of RAM. */
+  watermarkScaleFactor: number;
+  /** vm.swappiness (0..200): how readily reclaim swaps anonymous pages rather than drop page cache. */
+  swappiness: number;
+  /** How pages are chosen for eviction: Linux's LRU lists, or a classic fifo, lru or clock (teaching). */
+  replacementPolicy: ReplacementPolicy;
 }
 
 export const STOCK_PROFILE: Readonly<KernelProfile> = Object.freeze({
@@ -73,6 +86,10 @@ export const STOCK_PROFILE: Readonly<KernelProfile> = Object.freeze({
   memoryFailure: true,
   ramBytes: 8 * 2 ** 30,
   swapBytes: 2 * 2 ** 30,
+  minFreeKbytes: 0,
+  watermarkScaleFactor: 10,
+  swappiness: 60,
+  replacementPolicy: "linux",
 });
 
 export function makeProfile(overrides: Partial<KernelProfile> = {}): KernelProfile {

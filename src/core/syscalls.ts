@@ -100,7 +100,7 @@ export const SYSCALLS: Readonly<Record<string, Entry>> = {
   mlockall: { run: (m, t, a) => sys_mlockall(m, t, n(a, "flags")), ranges: whole },
   munlockall: { run: (m, t) => sys_munlockall(m, t), ranges: whole },
   msync: { run: (m, t, a) => sys_msync(m, t, n(a, "addr"), n(a, "length"), n(a, "flags")), ranges: () => [] },
-  mincore: { run: (_m, t, a) => sys_mincore(t, n(a, "addr"), n(a, "length")), ranges: () => [] },
+  mincore: { run: (m, t, a) => sys_mincore(m, t, n(a, "addr"), n(a, "length")), ranges: () => [] },
   close: { run: (_m, t, a) => sys_close(t, n(a, "fd")), ranges: () => [] },
   ftruncate: { run: (m, t, a) => sys_ftruncate(m, t, n(a, "fd"), n(a, "length")), ranges: () => [] },
 };

@@ -58,7 +58,7 @@ const vmaList = (vs: readonly VmaFact[]) => `[${vs.map(vmaJson).join(",")}]`;
 const render = (kind: ArgKind, v: number) => (kind === "address" ? `"${hex(v)}"` : String(num(v)));
 
 /**
- * The fault handler's kind folded into the catalogue's: a swap-in first (when the core has swap),
+ * The fault handler's kind folded into the catalogue's: a swap-in first,
  * then anything that needed I/O is major, then copy-on-write and the zero page; the rest (new
  * anonymous pages, page-cache hits, shared and shmem pages, write faults that reused the page) are
  * minor. Nothing mapped (a signal, a spurious fault) is null.
@@ -122,6 +122,28 @@ export function encodeFact(e: CoreEvent): EncodedFact | null {
       return {
         type: e.type,
         tail: `${head(e.type, e)},"mm_users":${num(e.mm_users)},"mm_count":${num(e.mm_count)}}`,
+      };
+    case "reclaim":
+      return {
+        type: e.type,
+        tail: `${head(e.type, e)},"mode":${str(e.mode)},"policy":${str(e.policy)},"scanned":${num(e.scanned)},"reclaimed":${num(e.reclaimed)},"anon":${num(e.anon)},"file":${num(e.file)},"swapped":${num(e.swapped)},"written":${num(e.written)},"free":${num(e.free)}}`,
+      };
+    case "swap_out":
+      return {
+        type: e.type,
+        tail: `${head(e.type, e)},"addr":${e.addr === null ? "null" : `"${hex(e.addr)}"`},"slot":${num(e.slot)},"mapped":${num(e.mapped)},"written":${e.written}}`,
+      };
+    case "swap_in":
+      return {
+        type: e.type,
+        tail: `${head(e.type, e)},"addr":"${hex(e.addr)}","slot":${num(e.slot)},"major":${e.major}}`,
+      };
+    case "writeback":
+      return { type: e.type, tail: `${head(e.type, e)},"file":${str(e.file)},"index":${num(e.index)}}` };
+    case "oom_kill":
+      return {
+        type: e.type,
+        tail: `${head(e.type, e)},"comm":${str(e.comm)},"points":${num(e.points)},"oom_score_adj":${num(e.oom_score_adj)},"total_vm":${num(e.total_vm)},"anon_rss":${num(e.anon_rss)},"file_rss":${num(e.file_rss)},"shmem_rss":${num(e.shmem_rss)},"swapents":${num(e.swapents)},"pgtables":${num(e.pgtables)},"killed":[${e.killed.map(num).join(",")}],"trigger":${num(e.trigger)}}`,
       };
     default:
       return null;

@@ -252,6 +252,89 @@ const MmReleaseEvent = named(
   }),
 );
 
+// ---------------------------------------------------------------------------------------------
+// Memory pressure.
+
+const ReclaimEvent = named(
+  "Event_reclaim",
+  "A page reclaim run (pid and mm: the task whose allocation ran it): kswapd's (an allocation would leave fewer free pages than the low watermark: reclaim up to the high one), direct (below the min watermark), or MADV_PAGEOUT's",
+  z.strictObject({
+    ...base,
+    type: z.literal("reclaim"),
+    mode: z.enum(["kswapd", "direct", "pageout"]),
+    policy: z
+      .enum(["linux", "fifo", "lru", "clock"])
+      .describe("The machine's replacement policy (profile.replacementPolicy)"),
+    scanned: z.int().min(0).describe("Pages scanned on the inactive lists (or the classic policy's list)"),
+    reclaimed: z.int().min(0).describe("Pages freed"),
+    anon: z.int().min(0).describe("Of which anonymous (swapped out, or MADV_FREE'd and dropped)"),
+    file: z.int().min(0).describe("Of which page cache (dropped, after writeback if dirty)"),
+    swapped: z.int().min(0).describe("Pages that went to swap"),
+    written: z.int().min(0).describe("Dirty file pages written back"),
+    free: z.int().min(0).describe("Free pages after the run"),
+  }),
+);
+
+const SwapOutEvent = named(
+  "Event_swap_out",
+  "An anonymous page left memory for a swap slot; pid, mm and addr are its first mapping's (addr null when no PTE mapped it: the reclaiming task's pid and mm then)",
+  z.strictObject({
+    ...base,
+    type: z.literal("swap_out"),
+    addr: HexAddress.nullable(),
+    slot: z.int().min(1).describe("The swap slot (pagemap shows it as the offset of the swap entry)"),
+    mapped: z.int().min(0).describe("PTEs that now hold the swap entry"),
+    written: z
+      .boolean()
+      .describe("Written to swap (false: the slot already held these bytes, or the page was zero-filled)"),
+  }),
+);
+
+const SwapInEvent = named(
+  "Event_swap_in",
+  "A fault brought a swapped-out page back: read from swap (a major fault) or found in the swap cache (minor)",
+  z.strictObject({
+    ...base,
+    type: z.literal("swap_in"),
+    addr: HexAddress,
+    slot: z.int().min(1),
+    major: z.boolean(),
+  }),
+);
+
+const WritebackEvent = named(
+  "Event_writeback",
+  "Reclaim wrote a dirty page-cache page back to its file before dropping it (pid and mm: the reclaiming task)",
+  z.strictObject({
+    ...base,
+    type: z.literal("writeback"),
+    file: z.string().describe("The file's path"),
+    index: z.int().min(0).describe("The page's index in the file"),
+  }),
+);
+
+const OomKillEvent = named(
+  "Event_oom_kill",
+  "The OOM killer killed a process (pid and mm: the victim) and every task sharing its mm; sizes in kB as the kernel's message gives them",
+  z.strictObject({
+    ...base,
+    type: z.literal("oom_kill"),
+    comm: z.string(),
+    points: z.int().describe("oom_badness: RSS + swap entries + page-table pages, plus oom_score_adj"),
+    oom_score_adj: z.int().min(-1000).max(1000),
+    total_vm: z.int().min(0),
+    anon_rss: z.int().min(0),
+    file_rss: z.int().min(0),
+    shmem_rss: z.int().min(0),
+    swapents: z.int().min(0),
+    pgtables: z.int().min(0),
+    killed: z
+      .array(z.int())
+      .describe("Every task killed (the thread groups of the victim and of the processes sharing its mm)"),
+    trigger: z.int().describe("The pid whose allocation ran out of memory (0: none)"),
+  }),
+);
+
 /** Every event type: the mapping changes, then the other facts. */
 const syscallSchemas = (Object.keys(SYSCALL_EVENTS) as SyscallEventType[]).map((call) =>
   syscallSchema(call, SYSCALL_EVENTS[call]),
@@ -268,6 +351,11 @@ export const EVENT_SCHEMAS = [
   ForkEvent,
   CloneEvent,
   MmReleaseEvent,
+  ReclaimEvent,
+  SwapOutEvent,
+  SwapInEvent,
+  WritebackEvent,
+  OomKillEvent,
 ] as const;
 
 export const EVENT_TYPES: readonly string[] = EVENT_SCHEMAS.map((s) => s.shape.type.value as string);

@@ -43,6 +43,7 @@ import {
   INVALID,
   Int,
   type Invalid,
+  Oom,
   parseFlags,
   parseInt32,
   parseUlong,
@@ -136,13 +137,17 @@ const ReadResult = z
     data: z.string().meta({ description: "The bytes read, as hex (up to the fault, if any)" }),
     faults: Faults,
     signal: Signal.optional(),
+    oom: Oom.optional(),
   })
   .meta({ id: "MemoryRead" });
 const AccessDone = z
   .object({
-    done: z.int().meta({ description: "Bytes transferred before a signal (or all of them)" }),
+    done: z
+      .int()
+      .meta({ description: "Bytes transferred before a signal or running out of memory (or all of them)" }),
     faults: Faults,
     signal: Signal.optional(),
+    oom: Oom.optional(),
   })
   .meta({ id: "MemoryAccess" });
 const MincoreResult = z
@@ -368,6 +373,7 @@ const LIST: CallSpec[] = [
         faults: { minor: r.minor, major: r.major },
       };
       if (r.signal) out.signal = signalOf(r);
+      if (r.oom) out.oom = r.oom;
       return out;
     },
   ),
@@ -397,6 +403,7 @@ const LIST: CallSpec[] = [
       const r = access(e, t, a.addr, len, "write", data);
       const out: CallReply = { done: r.done, faults: { minor: r.minor, major: r.major } };
       if (r.signal) out.signal = signalOf(r);
+      if (r.oom) out.oom = r.oom;
       return out;
     },
   ),
@@ -409,6 +416,7 @@ const LIST: CallSpec[] = [
       const r = access(e, t, a.addr, a.length, "exec");
       const out: CallReply = { done: r.done, faults: { minor: r.minor, major: r.major } };
       if (r.signal) out.signal = signalOf(r);
+      if (r.oom) out.oom = r.oom;
       return out;
     },
   ),
@@ -421,7 +429,8 @@ export const CALLS: ReadonlyMap<string, CallSpec> = new Map(LIST.map((c) => [c.n
 
 /**
  * Run one decoded call on task `pid`: 404/409 when the task cannot run it, otherwise the call's
- * reply (a failed syscall included). Counts the task's faults into the machine's vmstat events.
+ * reply (a failed syscall included), observed for the metrics with the faults the call took. A
+ * call during which the OOM killer killed the task says so (`oom: "killed"`).
  */
 export function runCall(
   ctx: CallContext,
@@ -433,13 +442,10 @@ export function runCall(
   const task = entry.runnable(pid);
   const min0 = task.min_flt;
   const maj0 = task.maj_flt;
-  const reply = s.run(ctx, entry, task, a);
+  let reply = s.run(ctx, entry, task, a);
+  if (task.oom_victim && reply.oom === undefined) reply = { ...reply, oom: "killed" };
   const minor = task.min_flt - min0;
   const major = task.maj_flt - maj0;
-  if (minor || major) {
-    entry.vmEvents.pgfault += minor + major;
-    entry.vmEvents.pgmajfault += major;
-  }
   ctx.observe(s.name, reply.ret === -1 ? (reply.errno as string) : null, minor, major);
   return reply;
 }

@@ -22,12 +22,6 @@ export interface MachineSpec {
 }
 
 export class MachineEntry {
-  /**
-   * Cumulative fault counts of the machine's tasks (/proc/vmstat pgfault, pgmajfault), added up by
-   * the dispatcher from each call's fault deltas: the core keeps them per task only.
-   */
-  readonly vmEvents = { pgfault: 0, pgmajfault: 0 };
-
   constructor(
     readonly id: string,
     readonly seed: number | string,
@@ -103,7 +97,10 @@ export class MachineRegistry {
     if (spec.swapBytes !== undefined) profile.swapBytes = spec.swapBytes;
     const seed = spec.seed ?? 0;
     const machine = new Machine({ seed, profile });
-    if (spec.sysctl) applySysctl(machine.profile, spec.sysctl, L);
+    if (spec.sysctl) {
+      applySysctl(machine.profile, spec.sysctl, L);
+      machine.profile_changed();
+    }
     if (machine.profile.maxMapCount > L.maxMapCount)
       throw overLimit(
         "LIMIT_MAX_MAP_COUNT",

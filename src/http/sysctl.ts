@@ -1,10 +1,12 @@
 /**
  * The sysctls a machine exposes (/proc/sys names), mapped onto its kernel profile's knobs. Writes
  * follow the kernel's handlers: ranges are checked, and vm.overcommit_ratio / vm.overcommit_kbytes
- * exclude each other (writing one zeroes the other).
+ * exclude each other (writing one zeroes the other). The caller tells the machine afterwards
+ * (Machine.profile_changed: watermarks, replacement policy).
  */
 import { z } from "zod";
 import type { Limits } from "../config.js";
+import { calculate_min_free_kbytes } from "../core/mem/page_alloc.js";
 import type { KernelProfile } from "../core/profile.js";
 import { overLimit } from "./errors.js";
 
@@ -34,6 +36,14 @@ export const SYSCTLS = {
     fromProfile: (p) => (p.legacyVaLayout ? 1 : 0),
   },
   "kernel.randomize_va_space": { key: "randomizeVaSpace", schema: z.int().min(0).max(2) },
+  "vm.swappiness": { key: "swappiness", schema: z.int().min(0).max(200) },
+  "vm.watermark_scale_factor": { key: "watermarkScaleFactor", schema: z.int().min(1).max(3000) },
+  // Reads the value in force (derived from RAM until written); writing 0 goes back to the derived one.
+  "vm.min_free_kbytes": {
+    key: "minFreeKbytes",
+    schema: nonneg,
+    fromProfile: (p) => p.minFreeKbytes || calculate_min_free_kbytes(Math.floor(p.ramBytes / 4096)),
+  },
 } as const satisfies Record<string, Knob>;
 
 export type SysctlName = keyof typeof SYSCTLS;

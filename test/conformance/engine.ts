@@ -170,7 +170,7 @@ export function runOnEngine(
         res(sys_msync(m, t, num(a[1]), num(a[2]), num(a[3])));
         break;
       case "mincore": {
-        const r = sys_mincore(t, num(a[1]), num(a[2]));
+        const r = sys_mincore(m, t, num(a[1]), num(a[2]));
         const vec = r.ok ? r.value : (r.partial ?? new Uint8Array());
         out.push(
           `${r.ok ? "= 0" : `= -1 ${errnoName(r.errno)}`} ${Array.from(vec, (b) => String(b & 1)).join("")}`,

@@ -9,6 +9,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_PRIVATE,
+  MAP_SHARED,
   MCL_CURRENT,
   MS_SYNC,
   O_RDWR,
@@ -83,6 +84,44 @@ function workload(zeroPage: boolean): CoreEvent[] {
   return facts;
 }
 
+/**
+ * Memory pressure on a 4 MiB machine: a dirty shared file mapping and anonymous memory twice RAM
+ * (reclaim, writeback, swap-out, swap-in), then a task that runs out of RAM without swap (oom_kill).
+ */
+function pressureWorkload(): CoreEvent[] {
+  const facts: CoreEvent[] = [];
+  const m = new Machine({
+    seed: 3,
+    profile: { zeroPage: false, randomizeVaSpace: 0, ramBytes: 4 << 20, swapBytes: 16 << 20 },
+  });
+  m.sink = (e) => facts.push(e);
+  const t = m.spawnEmpty({ comm: "swapper" });
+  m.fs.create("/out", 64 * PG);
+  const fd = sys_open(m, t, "/out", O_RDWR);
+  if (!fd.ok) throw new Error("open");
+  do_syscall(m, t, "mmap", {
+    addr: W,
+    length: 64 * PG,
+    prot: 3,
+    flags: MAP_SHARED | MAP_FIXED,
+    fd: fd.value,
+  });
+  for (let i = 0; i < 64; i++) access_vm(m, t, W + i * PG, 1, "write", Uint8Array.of(7));
+  do_syscall(m, t, "mmap", { addr: W + 1024 * PG, length: 2048 * PG, prot: 3, flags: ANON });
+  for (let i = 0; i < 2048; i++) access_vm(m, t, W + (1024 + i) * PG, 1, "write", Uint8Array.of(i | 1));
+  access_vm(m, t, W + 1024 * PG, 1, "read");
+  const o = new Machine({
+    seed: 3,
+    profile: { zeroPage: false, ramBytes: 4 << 20, swapBytes: 0, overcommitMemory: 1 },
+  });
+  o.sink = (e) => facts.push(e);
+  const h = o.spawnEmpty({ comm: "hog" });
+  do_syscall(o, h, "mmap", { addr: W, length: 2048 * PG, prot: 3, flags: ANON });
+  for (let i = 0; i < 2048 && h.state === "running"; i++)
+    access_vm(o, h, W + i * PG, 1, "write", Uint8Array.of(1));
+  return facts;
+}
+
 /** The event as a client parses it (the hub prepends seq, time and machine to the encoder's text). */
 function wireOf(fact: CoreEvent, seq = 1): Record<string, unknown> & { type: string } {
   const enc = encodeFact(fact);
@@ -93,9 +132,9 @@ function wireOf(fact: CoreEvent, seq = 1): Record<string, unknown> & { type: str
 describe("encodeFact", () => {
   it("every fact of a real workload validates against the catalogue, and every type occurs", () => {
     const seen = new Set<string>();
-    for (const zeroPage of [false, true]) {
+    for (const facts of [workload(false), workload(true), pressureWorkload()]) {
       let seq = 0;
-      for (const fact of workload(zeroPage)) {
+      for (const fact of facts) {
         const wire = wireOf(fact, ++seq);
         const r = Event.safeParse(wire);
         expect(r.success, `${JSON.stringify(wire).slice(0, 300)}: ${r.error?.message}`).toBe(true);
@@ -150,7 +189,7 @@ describe("encodeFact", () => {
   });
 
   it("yields null for facts the catalogue does not have", () => {
-    expect(encodeFact({ type: "oom_kill", pid: 1, mm: 1 } as unknown as CoreEvent)).toBeNull();
+    expect(encodeFact({ type: "compact_stall", pid: 1, mm: 1 } as unknown as CoreEvent)).toBeNull();
     expect(
       encodeFact({
         type: "syscall",

@@ -349,7 +349,7 @@ describe("facts the catalogue does not know", () => {
     const c = await open("/v1/machines/default/events");
     const m = s.app.machines.get("default").machine;
     await task(1);
-    m.emit({ type: "reclaim", pid: 0, mm: 0, nr_reclaimed: 5 } as unknown as CoreEvent);
+    m.emit({ type: "compact_stall", pid: 0, mm: 0, nr_migrated: 5 } as unknown as CoreEvent);
     m.emit({
       type: "syscall",
       call: "mmap2",

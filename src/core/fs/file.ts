@@ -27,6 +27,16 @@ export class Inode {
   readonly i_mmap = new Set<{ vm_start: number; vm_end: number; vm_pgoff: number }>();
   /** The file's contents on "disk", by page index (absent pages are zeros: a sparse file). */
   readonly disk = new Map<number, Uint8Array>();
+  /**
+   * Shadows of evicted page-cache pages by index (workingset.ts): the page cache's xarray keeps
+   * them in the place of the page, so that a refault can tell how long the page was out.
+   */
+  readonly i_shadows = new Map<number, number>();
+  /**
+   * shmem pages swapped out, by index: the swap slot holding each (the shmem mapping's xarray holds
+   * the swap entry in the page's place). A slot here counts one swap entry.
+   */
+  readonly i_swap = new Map<number, number>();
   /** Pages charged to Committed_AS for a shmem object (released with the last reference). */
   accounted = 0;
   constructor(
@@ -67,6 +77,11 @@ export class OpenFile {
 /** The machine-wide namespace of simulated files. */
 export class FileSystem {
   private readonly byPath = new Map<string, Inode>();
+  /**
+   * Inodes with pages in their page cache, by inode number: the reverse map from a page-cache
+   * frame (whose mapping is its inode number) to its inode, named or not (unlinked, shmem).
+   */
+  readonly cached = new Map<number, Inode>();
   private nextIno: number;
   private nextShmemIno = 1024;
   private nextFileId = 1;

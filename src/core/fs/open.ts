@@ -7,6 +7,7 @@ import { EACCES, EBADF, EFBIG, EINVAL, EISDIR, ENOENT } from "../abi/errno.js";
 import { O_ACCMODE, O_CREAT, O_PATH, O_RDONLY, O_TRUNC, PAGE_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
+import { truncate_inode_pages } from "../mem/page_cache.js";
 import type { vm_area_struct } from "../mm/types.js";
 import { zap_page_range } from "../mm/zap.js";
 import type { task_struct } from "../task/task.js";
@@ -62,12 +63,7 @@ export function truncate_inode(m: Machine, inode: Inode, size: number): void {
     const from = vma.vm_start + Math.max(0, first - vma.vm_pgoff) * PAGE_SIZE;
     zap_page_range(m, vma.vm_mm, vma, from, vma.vm_end, false);
   }
-  for (const [idx, pfn] of [...inode.i_pages]) {
-    if (idx >= first) {
-      inode.i_pages.delete(idx);
-      m.frames.put_page(pfn);
-    }
-  }
+  truncate_inode_pages(m, inode, first);
   // The file's bytes past the new end are gone, those of the partial last page included.
   for (const idx of [...inode.disk.keys()]) if (idx >= first) inode.disk.delete(idx);
   const tail = size % PAGE_SIZE;

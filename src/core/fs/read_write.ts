@@ -8,18 +8,31 @@
  * Not modelled: read-ahead on read(2) (a missing page is read alone), O_DIRECT, holes' block
  * allocation.
  */
-import { EBADF, EFBIG, EINVAL, EISDIR, EPERM } from "../abi/errno.js";
+import { EBADF, EFBIG, EINVAL, EISDIR, ENOMEM, EPERM } from "../abi/errno.js";
 import { O_APPEND, O_PATH, PAGE_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { PG_dirty } from "../mem/frames.js";
-import { add_to_page_cache } from "../mm/fault.js";
+import { add_to_page_cache } from "../mem/page_cache.js";
+import { RESERVE_OK, reserve_pages } from "../mem/vmscan.js";
+import type { mm_struct } from "../mm/types.js";
 import type { task_struct } from "../task/task.js";
 import { type Inode, MAX_LFS_FILESIZE } from "./file.js";
 
-/** The page-cache frame of page `index`, read in from the file if it is not cached. */
-export function filemap_get_page(m: Machine, inode: Inode, index: number): number {
-  return inode.i_pages.get(index) ?? add_to_page_cache(m, inode, index);
+/**
+ * The page-cache frame of page `index`, read in from the file if it is not cached (after making
+ * room for it: -1 when there is none, or the OOM killer took the caller's address space).
+ */
+export function filemap_get_page(m: Machine, inode: Inode, index: number, mm: mm_struct | null): number {
+  let pfn = inode.i_pages.get(index);
+  if (pfn === undefined) {
+    if (reserve_pages(m, 1, mm) !== RESERVE_OK) return -1;
+    // Reclaim may have dropped other pages, never one that is not there.
+    pfn = add_to_page_cache(m, inode, index);
+  }
+  // The "lru" replacement policy orders pages by their last access.
+  if (m.frames.lruvec.policy === "lru") m.frames.lruvec.touch(pfn);
+  return pfn;
 }
 
 /**
@@ -59,7 +72,10 @@ export function sys_pread(
     const index = Math.floor(pos / PAGE_SIZE);
     const at = pos % PAGE_SIZE;
     const k = Math.min(PAGE_SIZE - at, n - done);
-    m.frames.read(filemap_get_page(m, inode, index), at, k, out, done);
+    const pfn = filemap_get_page(m, inode, index, task.mm);
+    // Out of memory: what was read so far, or ENOMEM.
+    if (pfn < 0) return done ? ok(out.subarray(0, done)) : err(ENOMEM);
+    m.frames.read(pfn, at, k, out, done);
     done += k;
   }
   return ok(out);
@@ -84,16 +100,23 @@ export function sys_pwrite(
   if (inode.kind !== "regular" && inode.kind !== "shmem") return err(EINVAL);
   if (inode.attrs.appendOnly && !(file.f_flags & O_APPEND)) return err(EPERM);
   if (off + data.length > MAX_LFS_FILESIZE) return err(EFBIG);
-  for (let done = 0; done < data.length; ) {
+  let done = 0;
+  while (done < data.length) {
     const pos = off + done;
     const index = Math.floor(pos / PAGE_SIZE);
     const at = pos % PAGE_SIZE;
     const k = Math.min(PAGE_SIZE - at, data.length - done);
-    const pfn = filemap_get_page(m, inode, index);
+    const pfn = filemap_get_page(m, inode, index, task.mm);
+    // Out of memory: a short write, or ENOMEM when nothing was written.
+    if (pfn < 0) {
+      if (!done) return err(ENOMEM);
+      break;
+    }
     m.frames.write(pfn, at, k, data, done);
     m.frames.flags[pfn]! |= PG_dirty;
     done += k;
+    // generic_write_end(): i_size grows page by page (a page written back later needs it).
+    if (off + done > inode.i_size) inode.i_size = off + done;
   }
-  if (off + data.length > inode.i_size) inode.i_size = off + data.length;
-  return ok(data.length);
+  return ok(done);
 }

@@ -56,7 +56,7 @@ class SlotPool {
   }
 
   free(s: number): void {
-    invariant(s > 0 && s < this.fresh, `freeing content slot ${s} never handed out`);
+    if (s <= 0 || s >= this.fresh) invariant(false, `freeing content slot ${s} never handed out`);
     this.used--;
     this.freed.push(s);
   }

@@ -5,20 +5,23 @@
  */
 import { invariant } from "../abi/ulong.js";
 import { PAGE, PageContents } from "./contents.js";
+import { Lruvec } from "./lru.js";
+import { PG_anon, PG_zero } from "./page_flags.js";
 
-/** Page flags (PG_*). */
-export const PG_anon = 1 << 0;
-export const PG_dirty = 1 << 1;
-export const PG_referenced = 1 << 2;
-export const PG_active = 1 << 3;
-export const PG_mlocked = 1 << 4;
-export const PG_swapbacked = 1 << 5;
-export const PG_zero = 1 << 6; // the shared zero page
-export const PG_lazyfree = 1 << 7; // MADV_FREE'd, clean: may be dropped instead of swapped
-/** Part of a PMD-sized (2 MiB) anonymous huge page: AnonHugePages in smaps. */
-export const PG_thp = 1 << 8;
-/** PageAnonExclusive: only one mm maps this anonymous page (cleared when fork shares it). */
-export const PG_anon_exclusive = 1 << 9;
+export {
+  PG_active,
+  PG_anon,
+  PG_anon_exclusive,
+  PG_dirty,
+  PG_lazyfree,
+  PG_mlocked,
+  PG_referenced,
+  PG_swapbacked,
+  PG_swapcache,
+  PG_thp,
+  PG_workingset,
+  PG_zero,
+} from "./page_flags.js";
 
 /** The largest pfn a page-table entry can hold (see page_table.ts). */
 const PFN_MAX = 2 ** 24 - 1;
@@ -38,8 +41,12 @@ export class FrameTable {
   mapping: Int32Array;
   /** Where the frame's bytes are (a PageContents slot), 0 while it holds only zeros. */
   content: Int32Array;
+  /** folio->swap: the swap slot of a page in the swap cache (PG_swapcache), else 0. */
+  swap_entry: Int32Array;
   /** The bytes of frames that hold any: untouched and zero-filled pages cost nothing. */
   readonly contents = new PageContents();
+  /** The LRU lists every page in use is on (a freed page leaves its list). */
+  readonly lruvec: Lruvec;
   private free: Int32Array;
   private nfree = 0;
   private next = 1; // pfn 0 is never handed out
@@ -55,7 +62,9 @@ export class FrameTable {
     this.index = new Float64Array(initial);
     this.mapping = new Int32Array(initial);
     this.content = new Int32Array(initial);
+    this.swap_entry = new Int32Array(initial);
     this.free = new Int32Array(initial);
+    this.lruvec = new Lruvec(this, initial);
     this.zero_pfn = this.next++;
     this.flags[this.zero_pfn] = PG_zero;
     this._refcount[this.zero_pfn] = 1;
@@ -82,13 +91,17 @@ export class FrameTable {
     const c = new Int32Array(cap);
     c.set(this.content);
     this.content = c;
+    const pv = new Int32Array(cap);
+    pv.set(this.swap_entry);
+    this.swap_entry = pv;
     const fr = new Int32Array(cap);
     fr.set(this.free);
     this.free = fr;
+    this.lruvec.grow(cap);
     this.cap = cap;
   }
 
-  /** alloc_page(): a zero-filled frame with _refcount 1, not mapped. */
+  /** alloc_page(): a zero-filled frame with _refcount 1, not mapped, on no LRU list yet. */
   alloc(mapping: number, index: number, flags: number): number {
     let pfn: number;
     if (this.nfree > 0) pfn = this.free[--this.nfree]!;
@@ -119,9 +132,13 @@ export class FrameTable {
   }
 
   private free_frame(pfn: number): void {
-    invariant(this.mapcount[pfn] === 0, `freeing mapped frame ${pfn}`);
+    if (this.mapcount[pfn] !== 0) invariant(false, `freeing mapped frame ${pfn}`);
+    if (this.lruvec.mlock_count[pfn] !== 0) invariant(false, `freeing mlocked frame ${pfn}`);
+    // __folio_put(): the page leaves its LRU list.
+    if (this.lruvec.lru[pfn]) this.lruvec.del(pfn);
     this.flags[pfn] = 0;
     this.mapping[pfn] = 0;
+    this.swap_entry[pfn] = 0;
     const c = this.content[pfn]!;
     if (c !== 0) {
       this.contents.free(c);
@@ -162,7 +179,7 @@ export class FrameTable {
 
   /** copy_user_highpage(): dst (a new frame) gets src's contents. */
   copy(dst: number, src: number): void {
-    invariant(this.content[dst] === 0, `copy into frame ${dst}, which has contents`);
+    if (this.content[dst] !== 0) invariant(false, `copy into frame ${dst}, which has contents`);
     this.content[dst] = this.contents.copyOf(this.content[src]!);
   }
 

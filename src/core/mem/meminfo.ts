@@ -6,38 +6,37 @@
  *
  * What the machine does not simulate reads as 0: slab, vmalloc, per-cpu and other kernel memory,
  * buffers, writeback, hugetlb. The kernel's own memory is therefore only page tables and kernel
- * stacks. One memory zone is assumed (for the watermarks MemAvailable subtracts). LRU placement
- * follows the page flags (PG_active; mlocked pages are unevictable), so reclaim can move pages later.
+ * stacks. One memory zone is assumed (its watermarks are the machine's). The LRU counts are the
+ * lists' own (mem/lru.ts); every page in use is on one of them.
  */
-import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
+import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
 import { vm_commit_limit } from "../mm/accounting.js";
-import { PTE_PRESENT, PTE_SPECIAL, PTE_SWAP, pte_pfn } from "../mm/page_table.js";
-import type { mm_struct } from "../mm/types.js";
-import { VM_LOCKED } from "../mm/vm_flags.js";
-import { PG_active, PG_anon, PG_dirty, PG_swapbacked, PG_thp } from "./frames.js";
+import { PG_anon, PG_dirty, PG_swapbacked, PG_swapcache, PG_thp } from "./frames.js";
+import {
+  LRU_ACTIVE_ANON,
+  LRU_ACTIVE_FILE,
+  LRU_INACTIVE_ANON,
+  LRU_INACTIVE_FILE,
+  LRU_UNEVICTABLE,
+} from "./lru.js";
+import { nr_free_pages, nr_kernel_stack_pages } from "./page_alloc.js";
 
-/** THREAD_SIZE on x86_64 (16 KiB kernel stack per task). */
-export const THREAD_SIZE = 16384;
 /** HPAGE_PMD_NR: base pages in a PMD-sized huge page. */
 const HPAGE_PMD_NR = 512;
 /** VMALLOC_TOTAL on x86_64 with 4-level paging, in kB. */
 const VMALLOC_TOTAL_KB = 34359738367;
-/** vm.watermark_scale_factor default (units of 1/10000 of the zone). */
-const WATERMARK_SCALE_FACTOR = 10;
 
-/** Machine-wide event counts the core does not keep itself (the caller accumulates them). */
-export interface VmEventCounts {
-  pgfault: number;
-  pgmajfault: number;
-}
+export { THREAD_SIZE, zone_watermarks } from "./page_alloc.js";
 
 /** Page counts by kind: node_page_state() and friends for the one simulated node. */
 export interface MemState {
   totalram: number;
   free: number;
+  /** NR_FILE_PAGES: the page cache (shmem included) and the swap cache. */
   file_pages: number;
   shmem: number;
+  swapcache: number;
   anon_mapped: number;
   file_mapped: number;
   file_dirty: number;
@@ -60,114 +59,58 @@ export interface MemState {
   wmark_high: number;
 }
 
-/** The live address spaces, each once (threads and vfork children share one). */
-function live_mms(m: Machine): mm_struct[] {
-  const seen = new Set<mm_struct>();
-  for (const t of m.tasks.values()) if (t.mm) seen.add(t.mm);
-  return [...seen];
-}
-
-/** int_sqrt(). */
-function int_sqrt(x: number): number {
-  return Math.floor(Math.sqrt(x));
-}
-
 /**
- * init_per_zone_wmark_min() + __setup_per_zone_wmarks() for one zone of `pages`:
- * min_free_kbytes = sqrt(lowmem_kbytes * 16) in [128, 262144]; low/high add
- * max(min / 4, pages * watermark_scale_factor / 10000) once and twice.
+ * Count every page of the machine by kind: the LRU lists, page tables, kernel stacks and free
+ * pages from their counters; mapped, dirty, shmem and huge pages from a walk over the frames.
  */
-export function zone_watermarks(pages: number): { min: number; low: number; high: number } {
-  const lowmem_kbytes = pages * (PAGE_SIZE / 1024);
-  const min_free_kbytes = Math.min(262144, Math.max(128, int_sqrt(lowmem_kbytes * 16)));
-  const min = Math.floor(min_free_kbytes / (PAGE_SIZE / 1024));
-  const tmp = Math.max(Math.floor(min / 4), Math.floor((pages * WATERMARK_SCALE_FACTOR) / 10000));
-  return { min, low: min + tmp, high: min + 2 * tmp };
-}
-
-/** Count every page of the machine by kind. */
 export function mem_state(m: Machine): MemState {
   const f = m.frames;
-  const mms = live_mms(m);
-  // mlocked pages: mapped by a VM_LOCKED VMA (mlock_folio() marks them unevictable).
-  const locked = new Set<number>();
-  const swapSlots = new Set<number>();
-  let pagetable_bytes = 0;
-  for (const mm of mms) {
-    pagetable_bytes += mm.pgd.pgtables_bytes;
-    const ent = () => mm.pgd.ent;
-    for (const v of mm.mm_mt) {
-      if (!(v.vm_flags & VM_LOCKED)) continue;
-      mm.pgd.forEach(v.vm_start / PAGE_SIZE, v.vm_end / PAGE_SIZE, (_vpn, slot) => {
-        const pte = ent()[slot]!;
-        if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) locked.add(pte_pfn(pte));
-      });
-    }
-    mm.pgd.forEach(0, TASK_SIZE / PAGE_SIZE, (_vpn, slot) => {
-      const pte = ent()[slot]!;
-      if (pte & PTE_SWAP) swapSlots.add(pte_pfn(pte));
-    });
-  }
+  const lru = f.lruvec.nr_pages;
   const s: MemState = {
     totalram: m.totalram_pages,
-    free: 0,
+    free: Math.max(0, nr_free_pages(m)),
     file_pages: 0,
     shmem: 0,
+    swapcache: 0,
     anon_mapped: 0,
     file_mapped: 0,
     file_dirty: 0,
-    inactive_anon: 0,
-    active_anon: 0,
-    inactive_file: 0,
-    active_file: 0,
-    unevictable: 0,
-    mlock: 0,
+    inactive_anon: lru[LRU_INACTIVE_ANON]!,
+    active_anon: lru[LRU_ACTIVE_ANON]!,
+    inactive_file: lru[LRU_INACTIVE_FILE]!,
+    active_file: lru[LRU_ACTIVE_FILE]!,
+    unevictable: lru[LRU_UNEVICTABLE]!,
+    mlock: f.lruvec.nr_mlock,
     anon_thps: 0,
-    pagetable: Math.floor(pagetable_bytes / PAGE_SIZE),
-    kernel_stack_kb: 0,
+    pagetable: m.pgtable_acct.nr_pagetable,
+    kernel_stack_kb: (nr_kernel_stack_pages(m) * PAGE_SIZE) / 1024,
     swap_total: m.total_swap_pages,
-    swap_used: swapSlots.size,
+    swap_used: m.swap.inuse_pages,
     committed_as: Math.max(0, m.vm_committed_as),
     commit_limit: vm_commit_limit(m),
-    wmark_min: 0,
-    wmark_low: 0,
-    wmark_high: 0,
+    wmark_min: m.watermarks.min,
+    wmark_low: m.watermarks.low,
+    wmark_high: m.watermarks.high,
   };
-  let used = 0;
   for (let pfn = 1; pfn < f.pfn_bound; pfn++) {
     // The zero page is part of the kernel image, not of the page allocator's memory.
     if (f.isFree(pfn) || pfn === f.zero_pfn) continue;
-    used++;
     const pf = f.flags[pfn]!;
-    const anon = (pf & PG_anon) !== 0;
-    const swapbacked = (pf & PG_swapbacked) !== 0;
     const mapped = f.mapcount[pfn]! > 0;
-    if (anon) {
+    if (pf & PG_anon) {
       if (mapped) s.anon_mapped++;
       if (pf & PG_thp) s.anon_thps++;
+      if (pf & PG_swapcache) {
+        s.swapcache++;
+        s.file_pages++;
+      }
     } else {
       s.file_pages++;
-      if (swapbacked) s.shmem++;
+      if (pf & PG_swapbacked) s.shmem++;
       else if (pf & PG_dirty) s.file_dirty++;
       if (mapped) s.file_mapped++;
     }
-    if (locked.has(pfn)) {
-      s.unevictable++;
-      s.mlock++;
-    } else if (anon || swapbacked) {
-      if (pf & PG_active) s.active_anon++;
-      else s.inactive_anon++;
-    } else if (pf & PG_active) s.active_file++;
-    else s.inactive_file++;
   }
-  for (const t of m.tasks.values())
-    if (t.state === "running" || t.state === "vfork-waiting") s.kernel_stack_kb += THREAD_SIZE / 1024;
-  const kernel_stack_pages = Math.ceil((s.kernel_stack_kb * 1024) / PAGE_SIZE);
-  s.free = Math.max(0, s.totalram - used - s.pagetable - kernel_stack_pages);
-  const w = zone_watermarks(s.totalram);
-  s.wmark_min = w.min;
-  s.wmark_low = w.low;
-  s.wmark_high = w.high;
   return s;
 }
 
@@ -190,8 +133,8 @@ export function meminfo_values(m: Machine): [string, number][] {
     ["MemFree", k(s.free)],
     ["MemAvailable", k(si_mem_available(s))],
     ["Buffers", 0],
-    ["Cached", k(s.file_pages)],
-    ["SwapCached", 0],
+    ["Cached", k(s.file_pages - s.swapcache)],
+    ["SwapCached", k(s.swapcache)],
     ["Active", k(s.active_anon + s.active_file)],
     ["Inactive", k(s.inactive_anon + s.inactive_file)],
     ["Active(anon)", k(s.active_anon)],
@@ -258,9 +201,14 @@ export function show_meminfo(m: Machine): string {
   return out;
 }
 
-/** /proc/vmstat as [name, value] pairs in the kernel's order (the counters this machine has). */
-export function vmstat_values(m: Machine, events: VmEventCounts): [string, number][] {
+/**
+ * /proc/vmstat as [name, value] pairs in the kernel's order (zone counters, node counters, then
+ * events; the ones this machine has).
+ */
+export function vmstat_values(m: Machine): [string, number][] {
   const s = mem_state(m);
+  const e = m.vm_events;
+  const lruvec = m.frames.lruvec;
   return [
     ["nr_free_pages", s.free],
     ["nr_zone_inactive_anon", s.inactive_anon],
@@ -275,6 +223,12 @@ export function vmstat_values(m: Machine, events: VmEventCounts): [string, numbe
     ["nr_inactive_file", s.inactive_file],
     ["nr_active_file", s.active_file],
     ["nr_unevictable", s.unevictable],
+    ["workingset_refault_anon", e.workingset_refault_anon],
+    ["workingset_refault_file", e.workingset_refault_file],
+    ["workingset_activate_anon", e.workingset_activate_anon],
+    ["workingset_activate_file", e.workingset_activate_file],
+    ["workingset_restore_anon", e.workingset_restore_anon],
+    ["workingset_restore_file", e.workingset_restore_file],
     ["nr_anon_pages", s.anon_mapped],
     ["nr_mapped", s.file_mapped],
     ["nr_file_pages", s.file_pages],
@@ -282,19 +236,43 @@ export function vmstat_values(m: Machine, events: VmEventCounts): [string, numbe
     ["nr_writeback", 0],
     ["nr_shmem", s.shmem],
     ["nr_anon_transparent_hugepages", Math.floor(s.anon_thps / HPAGE_PMD_NR)],
+    ["nr_vmscan_write", e.nr_vmscan_write],
     ["nr_kernel_stack", s.kernel_stack_kb],
     ["nr_page_table_pages", s.pagetable],
-    ["nr_swapcached", 0],
-    ["pswpin", 0],
-    ["pswpout", 0],
-    ["pgfault", events.pgfault],
-    ["pgmajfault", events.pgmajfault],
+    ["nr_swapcached", s.swapcache],
+    ["pgpgin", e.pgpgin],
+    ["pgpgout", e.pgpgout],
+    ["pswpin", e.pswpin],
+    ["pswpout", e.pswpout],
+    ["allocstall_normal", e.allocstall_normal],
+    ["pgactivate", e.pgactivate],
+    ["pgdeactivate", e.pgdeactivate],
+    ["pglazyfree", e.pglazyfree],
+    ["pgfault", e.pgfault],
+    ["pgmajfault", e.pgmajfault],
+    ["pglazyfreed", e.pglazyfreed],
+    ["pgrefill", e.pgrefill],
+    ["pgsteal_kswapd", e.pgsteal_kswapd],
+    ["pgsteal_direct", e.pgsteal_direct],
+    ["pgscan_kswapd", e.pgscan_kswapd],
+    ["pgscan_direct", e.pgscan_direct],
+    ["pgscan_anon", e.pgscan_anon],
+    ["pgscan_file", e.pgscan_file],
+    ["pgsteal_anon", e.pgsteal_anon],
+    ["pgsteal_file", e.pgsteal_file],
+    ["pageoutrun", e.pageoutrun],
+    ["oom_kill", e.oom_kill],
+    ["unevictable_pgs_culled", e.unevictable_pgs_culled],
+    ["unevictable_pgs_mlocked", lruvec.pgmlocked],
+    ["unevictable_pgs_munlocked", lruvec.pgmunlocked],
+    ["swpin_zero", e.swpin_zero],
+    ["swpout_zero", e.swpout_zero],
   ];
 }
 
 /** /proc/vmstat: "name value" lines. */
-export function show_vmstat(m: Machine, events: VmEventCounts): string {
+export function show_vmstat(m: Machine): string {
   let out = "";
-  for (const [name, v] of vmstat_values(m, events)) out += `${name} ${v}\n`;
+  for (const [name, v] of vmstat_values(m)) out += `${name} ${v}\n`;
   return out;
 }

@@ -14,6 +14,7 @@ import {
   handle_mm_fault,
   VM_FAULT_HWPOISON,
   VM_FAULT_MAJOR,
+  VM_FAULT_OOM,
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
 } from "./fault.js";
@@ -39,6 +40,13 @@ export interface SignalInfo {
   addr: number;
 }
 
+/**
+ * What the OOM killer did to an access whose fault found no memory: "killed", the task itself was
+ * chosen (with its thread group and every task sharing its mm: it is gone); "no_victim", nothing
+ * could be reclaimed or killed (Linux would panic), and the access stopped with nothing changed.
+ */
+export type OomOutcome = "killed" | "no_victim";
+
 export interface AccessResult {
   /** Bytes read (reads and execs), up to the fault if there was one. */
   data: Uint8Array;
@@ -47,6 +55,8 @@ export interface AccessResult {
   minor: number;
   major: number;
   signal?: SignalInfo;
+  /** The access stopped because memory ran out (see OomOutcome). */
+  oom?: OomOutcome;
 }
 
 /** The lowest non-canonical address with 4-level paging, and the start of the kernel half. */
@@ -105,6 +115,7 @@ interface PageAccess {
   pfn: number;
   special: boolean;
   signal: SignalInfo | null;
+  oom: OomOutcome | null;
   /** Whether a fault was taken, and its outcome (one object reused for every page). */
   faulted: boolean;
   fault: FaultResult;
@@ -127,6 +138,7 @@ function fault_in_page(
 ): void {
   out.faulted = false;
   out.signal = null;
+  out.oom = null;
   if (addr >= NON_CANONICAL || (addr < 0 && addr < KERNEL_HALF)) {
     // Non-canonical: #GP, no address.
     out.signal = { signo: "SIGSEGV", code: "SI_KERNEL", addr: 0 };
@@ -170,6 +182,10 @@ function fault_in_page(
   }
   if (!(pte & PTE_PRESENT) || (write && !(pte & PTE_WRITE))) {
     const r = handle_mm_fault(m, mm, vma, page, write, out.fault);
+    if (r.code & VM_FAULT_OOM) {
+      out.oom = task.state === "running" ? "no_victim" : "killed";
+      return;
+    }
     out.faulted = true;
     if (r.code & VM_FAULT_SIGSEGV) {
       out.signal = { signo: "SIGSEGV", code: "SEGV_MAPERR", addr };
@@ -183,8 +199,10 @@ function fault_in_page(
       out.signal = { signo: "SIGBUS", code: "BUS_MCEERR_AR", addr };
       return;
     }
+    m.vm_events.pgfault++;
     if (r.code & VM_FAULT_MAJOR) {
       task.maj_flt++;
+      m.vm_events.pgmajfault++;
       out.major++;
     } else {
       task.min_flt++;
@@ -201,6 +219,8 @@ function fault_in_page(
   pgd.ent[slot] = pte | PTE_YOUNG | (write ? PTE_DIRTY : 0);
   out.pfn = pte_pfn(pte);
   out.special = (pte & PTE_SPECIAL) !== 0;
+  // The "lru" replacement policy orders pages by their last access.
+  if (m.frames.lruvec.policy === "lru" && !out.special) m.frames.lruvec.touch(out.pfn);
 }
 
 /**
@@ -222,6 +242,7 @@ export function access_vm(
     pfn: 0,
     special: false,
     signal: null,
+    oom: null,
     faulted: false,
     fault: { code: 0, kind: "none", mapped: 0 },
     minor: 0,
@@ -232,6 +253,7 @@ export function access_vm(
   while (done < len) {
     const a = addr + done;
     fault_in_page(m, task, mm, a, kind, pa);
+    if (pa.oom) return { data: out.subarray(0, done), done, minor: pa.minor, major: pa.major, oom: pa.oom };
     if (m.sink && (pa.signal || pa.faulted)) {
       const v = mm.mm_mt.lookup(a);
       const fr = pa.signal ? null : pa.fault;

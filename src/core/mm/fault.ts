@@ -7,7 +7,18 @@
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
-import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from "../mem/frames.js";
+import {
+  PG_anon,
+  PG_anon_exclusive,
+  PG_dirty,
+  PG_mlocked,
+  PG_swapbacked,
+  PG_swapcache,
+} from "../mem/frames.js";
+import { alloc_page, nr_free_pages } from "../mem/page_alloc.js";
+import { add_to_page_cache } from "../mem/page_cache.js";
+import { __alloc_pages_slowpath, RESERVE_OK } from "../mem/vmscan.js";
+import { workingset_refault } from "../mem/workingset.js";
 import {
   mk_pte,
   PTE_DIRTY,
@@ -15,20 +26,32 @@ import {
   PTE_HWPOISON,
   PTE_PRESENT,
   PTE_SPECIAL,
+  PTE_SWAP,
+  PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
   PTE_YOUNG,
   PTRS_PER_PTE,
   pte_pfn,
 } from "./page_table.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, type vm_area_struct } from "./types.js";
+import {
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  type mm_struct,
+  type vm_area_struct,
+} from "./types.js";
 import {
   VM_ACCESS_FLAGS,
   VM_IGNORE_MERGE,
+  VM_LOCKED,
   VM_RAND_READ,
   VM_SEQ_READ,
   VM_SHARED,
   VM_WRITE,
 } from "./vm_flags.js";
+
+export { add_to_page_cache };
 
 export const VM_FAULT_OK = 0;
 export const VM_FAULT_MAJOR = 1;
@@ -38,7 +61,7 @@ export const VM_FAULT_OOM = 8;
 export const VM_FAULT_HWPOISON = 16;
 
 /** What a fault did, for counters and events. */
-export type FaultKind = "anon" | "zero" | "cow" | "reuse" | "file" | "shared" | "shmem" | "none";
+export type FaultKind = "anon" | "zero" | "cow" | "reuse" | "file" | "shared" | "shmem" | "swapin" | "none";
 
 export interface FaultResult {
   /** VM_FAULT_* bits. */
@@ -106,13 +129,25 @@ function counterFor(vma: vm_area_struct, pfnIsAnon: boolean): number {
   return vma.vm_file?.inode.mmapKind === "shmem" ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
-/** Install a PTE for pfn at vpn (over pte_none) and account it (set_pte_at + mm counter + mapcount). */
-function set_pte(m: Machine, mm: mm_struct, vpn: number, pfn: number, bits: number, counter: number) {
+/**
+ * Install a PTE for pfn at vpn (over pte_none) and account it (set_pte_at + mm counter + mapcount;
+ * mlock_vma_folio in a VM_LOCKED VMA).
+ */
+function set_pte(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  vpn: number,
+  pfn: number,
+  bits: number,
+  counter: number,
+) {
   mm.pgd.setAt(vpn, mk_pte(pfn, bits));
   if (!(bits & PTE_SPECIAL)) {
     m.frames.mapcount[pfn]!++;
     m.frames._refcount[pfn]!++;
     mm.rss_stat[counter]!++;
+    if (vma.vm_flags & VM_LOCKED) m.frames.lruvec.mlock_folio(pfn);
   }
 }
 
@@ -126,8 +161,10 @@ function find_get_page(
   const hit = inode.i_pages.get(index);
   if (hit !== undefined) return { pfn: hit, major: false };
   if (inode.mmapKind === "shmem") {
-    // shmem allocates a zeroed page in its cache: no I/O, so a minor fault.
-    return { pfn: add_to_page_cache(m, inode, index), major: false };
+    // shmem allocates a zeroed page in its cache: no I/O, so a minor fault; one read back from
+    // swap is major.
+    const major = inode.i_swap.has(index);
+    return { pfn: add_to_page_cache(m, inode, index), major };
   }
   // do_sync_mmap_readahead(): none for MADV_RANDOM; from the page on for MADV_SEQUENTIAL; else
   // read-around, ra_pages centred on the page. (The kernel's mmap_miss heuristic, which stops
@@ -137,19 +174,14 @@ function find_get_page(
     const eof = Math.ceil(inode.i_size / PAGE_SIZE);
     const start = vma.vm_flags & VM_SEQ_READ ? index : Math.max(0, index - Math.floor(ra_pages / 2));
     const end = Math.min(eof, start + ra_pages);
-    for (let ix = start; ix < end; ix++) if (!inode.i_pages.has(ix)) add_to_page_cache(m, inode, ix);
+    // Under memory pressure read-around takes only pages the min watermark can spare (the
+    // fault reserved one page, for the page itself).
+    for (let ix = start; ix < end; ix++)
+      if (!inode.i_pages.has(ix) && (ix === index || nr_free_pages(m) > m.watermarks.min + 2))
+        add_to_page_cache(m, inode, ix);
   }
   const pfn = inode.i_pages.get(index) ?? add_to_page_cache(m, inode, index);
   return { pfn, major: true };
-}
-
-/** A page-cache frame for index, filled from the file's contents. */
-export function add_to_page_cache(m: Machine, inode: Inode, index: number): number {
-  const pfn = m.frames.alloc(inode.i_ino, index, inode.mmapKind === "shmem" ? PG_swapbacked : 0);
-  const d = inode.disk.get(index);
-  if (d) m.frames.fill(pfn, d);
-  inode.i_pages.set(index, pfn);
-  return pfn;
 }
 
 /** do_fault_around(): map the cached pages of the fault-around window that are not mapped yet. */
@@ -187,7 +219,7 @@ function do_fault_around(m: Machine, mm: mm_struct, vma: vm_area_struct, addr: n
     const pfn = inode.i_pages.get(idx);
     if (pfn === undefined) continue;
     // Mapped read-only: a later write takes a (write-protect) fault, even for shared mappings.
-    set_pte(m, mm, v, pfn, filePteBits(vma), counter);
+    set_pte(m, mm, vma, v, pfn, filePteBits(vma), counter);
     mapped++;
   }
   return mapped;
@@ -206,11 +238,21 @@ export function handle_mm_fault(
   write: boolean,
   out: FaultResult = { code: 0, kind: "none", mapped: 0 },
 ): FaultResult {
+  // An address space the OOM killer tore down under a multi-page operation takes no more pages.
+  if (mm.mm_users === 0) return done(out, VM_FAULT_OOM, "none", 0);
   const vpn = addr / PAGE_SIZE;
-  const pte = mm.pgd.get(vpn);
+  let pte = mm.pgd.get(vpn);
+  // Room for the pages this fault may allocate, before it looks at anything: reclaim may unmap
+  // any page, this one included.
+  const need = fault_pages_needed(m, vma, pte, write);
+  if (need && nr_free_pages(m) - need < m.watermarks.low) {
+    if (__alloc_pages_slowpath(m, need, mm, true) !== RESERVE_OK) return done(out, VM_FAULT_OOM, "none", 0);
+    pte = mm.pgd.get(vpn);
+  }
   const bits = pte & 0xff;
   if (bits & PTE_GUARD) return done(out, VM_FAULT_SIGSEGV, "none", 0);
   if (bits & PTE_HWPOISON) return done(out, VM_FAULT_HWPOISON, "none", 0);
+  if (bits & PTE_SWAP) return do_swap_page(m, mm, vma, addr, pte, write, out);
 
   if (bits & PTE_PRESENT) {
     if (!write || bits & PTE_WRITE) {
@@ -244,7 +286,7 @@ export function handle_mm_fault(
       mapped += do_fault_around(m, mm, vma, addr, inode);
       if (mm.pgd.get(vpn) & PTE_PRESENT) return done(out, VM_FAULT_MAJOR, kind, mapped);
     }
-    set_pte(m, mm, vpn, pfn, filePteBits(vma), counterFor(vma, false));
+    set_pte(m, mm, vma, vpn, pfn, filePteBits(vma), counterFor(vma, false));
     mapped++;
     return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, kind, mapped);
   }
@@ -256,7 +298,7 @@ export function handle_mm_fault(
   if (shared) {
     // do_shared_fault(): the page-cache page itself, writable and dirty.
     m.frames.flags[pfn]! |= PG_dirty;
-    set_pte(m, mm, vpn, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
+    set_pte(m, mm, vma, vpn, pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG, counterFor(vma, false));
     return done(
       out,
       major ? VM_FAULT_MAJOR : VM_FAULT_OK,
@@ -267,9 +309,111 @@ export function handle_mm_fault(
   // do_cow_fault(): a private copy of the file page.
   const np = alloc_anon(m, vma, addr);
   m.frames.copy(np, pfn);
-  set_pte(m, mm, vpn, np, anonPteBits(vma), MM_ANONPAGES);
+  set_pte(m, mm, vma, vpn, np, anonPteBits(vma), MM_ANONPAGES);
   m.frames.put_page(np);
   return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, "cow", 1);
+}
+
+/**
+ * The most pages a fault on this PTE can allocate: a new anonymous page, a page-cache page (its
+ * read-around neighbours only if memory can spare them), a swapped-in page, and a copy for a
+ * private write on top of the last two.
+ */
+function fault_pages_needed(m: Machine, vma: vm_area_struct, pte: number, write: boolean): number {
+  const bits = pte & 0xff;
+  if (bits & (PTE_GUARD | PTE_HWPOISON)) return 0;
+  if (bits & PTE_PRESENT) return write && !(bits & PTE_WRITE) && !(vma.vm_flags & VM_SHARED) ? 1 : 0;
+  if (bits & PTE_SWAP) return write ? 2 : 1;
+  if (vma.vm_ops === "anonymous" || !vma.vm_file) return !write && m.profile.zeroPage ? 0 : 1;
+  return write && !(vma.vm_flags & VM_SHARED) ? 2 : 1;
+}
+
+/**
+ * do_swap_page(): the page of a swap entry, from the swap cache (a minor fault) or read into it
+ * from the slot (major; the workingset refault check decides its list). The entry's count drops;
+ * the page leaves the swap cache (its slot freed) when no other entry refers to it and it is
+ * locked, swap is more than half full, or this is a write to the only mapping. It is mapped
+ * writable at once when it is exclusive (its entry said so, or nothing else holds it); a write
+ * that could not be satisfied that way continues as a write-protect fault (COW).
+ */
+export function do_swap_page(
+  m: Machine,
+  mm: mm_struct,
+  vma: vm_area_struct,
+  addr: number,
+  pte: number,
+  write: boolean,
+  out: FaultResult,
+): FaultResult {
+  const f = m.frames;
+  const swap = m.swap;
+  const vpn = addr / PAGE_SIZE;
+  const slot = pte_pfn(pte);
+  let pfn = swap.cache[slot]!;
+  const major = pfn === 0;
+  if (major && write && swap.swap_map[slot] === 1 && vma.vm_flags & VM_WRITE && !(vma.vm_flags & VM_LOCKED)) {
+    // A write to a page only this entry refers to: through the swap cache and straight out of it
+    // again (it is written, so it keeps no slot), exclusive, writable and dirty.
+    pfn = alloc_page(
+      m,
+      vma.anon_vma!.root.id,
+      linear_page_index(vma, addr),
+      PG_anon | PG_swapbacked | PG_anon_exclusive | PG_dirty,
+    );
+    if (swap.data[slot] === 0) m.vm_events.swpin_zero++;
+    else {
+      m.vm_events.pswpin++;
+      m.vm_events.pgpgin += PAGE_SIZE / 1024;
+    }
+    workingset_refault(m, pfn, swap.take_slot(slot, pfn));
+    mm.rss_stat[MM_SWAPENTS]!--;
+    mm.rss_stat[MM_ANONPAGES]!++;
+    mm.pgd.setAt(vpn, mk_pte(pfn, PTE_PRESENT | PTE_YOUNG | PTE_WRITE | PTE_DIRTY));
+    f.mapcount[pfn] = 1;
+    if (m.sink) m.emit({ type: "swap_in", pid: mm.owner ?? 0, mm: mm.id, addr, slot, major });
+    return done(out, VM_FAULT_MAJOR, "swapin", 1);
+  }
+  if (major) {
+    pfn = alloc_page(m, vma.anon_vma!.root.id, linear_page_index(vma, addr), PG_anon | PG_swapbacked);
+    const zero = swap.data[slot] === 0;
+    swap.add_to_swap_cache(pfn, slot);
+    if (zero) m.vm_events.swpin_zero++;
+    else {
+      m.vm_events.pswpin++;
+      m.vm_events.pgpgin += PAGE_SIZE / 1024;
+    }
+    const shadow = swap.shadow[slot]!;
+    swap.shadow[slot] = 0;
+    workingset_refault(m, pfn, shadow);
+  } else f.get_page(pfn);
+  // The reference taken here becomes the PTE's.
+  swap.swap_free(slot);
+  mm.rss_stat[MM_SWAPENTS]!--;
+  mm.rss_stat[MM_ANONPAGES]!++;
+  if (
+    swap.vm_swap_full() ||
+    vma.vm_flags & VM_LOCKED ||
+    f.flags[pfn]! & PG_mlocked ||
+    (write && f._refcount[pfn] === 2)
+  )
+    swap.folio_free_swap(pfn);
+  let bits = PTE_PRESENT | PTE_YOUNG;
+  if (pte & PTE_SWP_EXCLUSIVE || f._refcount[pfn] === 1) {
+    f.flags[pfn]! |= PG_anon_exclusive;
+    if (vma.vm_flags & VM_WRITE) {
+      bits |= PTE_WRITE;
+      if (write) {
+        bits |= PTE_DIRTY;
+        write = false;
+      }
+    }
+  }
+  mm.pgd.setAt(vpn, mk_pte(pfn, bits));
+  f.mapcount[pfn]!++;
+  if (vma.vm_flags & VM_LOCKED) f.lruvec.mlock_folio(pfn);
+  if (m.sink) m.emit({ type: "swap_in", pid: mm.owner ?? 0, mm: mm.id, addr, slot, major });
+  if (write) do_wp_page(m, mm, vma, addr, mm.pgd.get(vpn), out);
+  return done(out, major ? VM_FAULT_MAJOR : VM_FAULT_OK, "swapin", 1);
 }
 
 /**
@@ -296,7 +440,8 @@ function anonPteBits(vma: vm_area_struct): number {
 
 /** A new anonymous page: clean until a PTE maps it dirty (smaps counts PTE or page dirtiness). */
 function alloc_anon(m: Machine, vma: vm_area_struct, addr: number): number {
-  return m.frames.alloc(
+  return alloc_page(
+    m,
     vma.anon_vma!.root.id,
     linear_page_index(vma, addr),
     PG_anon | PG_swapbacked | PG_anon_exclusive,
@@ -314,7 +459,7 @@ function do_anonymous_page(
 ): FaultResult {
   const vpn = addr / PAGE_SIZE;
   if (!write && m.profile.zeroPage) {
-    set_pte(m, mm, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
+    set_pte(m, mm, vma, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
     return done(out, VM_FAULT_OK, "zero", 1);
   }
   anon_vma_prepare(m, vma);
@@ -323,7 +468,20 @@ function do_anonymous_page(
   mm.pgd.setAt(vpn, mk_pte(pfn, anonPteBits(vma)));
   m.frames.mapcount[pfn] = 1;
   mm.rss_stat[MM_ANONPAGES]!++;
+  if (vma.vm_flags & VM_LOCKED) m.frames.lruvec.mlock_folio(pfn);
   return done(out, VM_FAULT_OK, "anon", 1);
+}
+
+/**
+ * wp_can_reuse_anon_folio(): nothing but this mapping holds the page once a swap cache that no
+ * swap entry needs any more has let it go.
+ */
+function wp_can_reuse_anon_folio(m: Machine, pfn: number): boolean {
+  const f = m.frames;
+  const swapcache = f.flags[pfn]! & PG_swapcache ? 1 : 0;
+  if (f._refcount[pfn]! > 1 + swapcache) return false;
+  if (swapcache) m.swap.folio_free_swap(pfn);
+  return f._refcount[pfn] === 1;
 }
 
 /** do_wp_page(): a write to a present, write-protected PTE: reuse an exclusive anon page, else copy. */
@@ -345,7 +503,11 @@ function do_wp_page(
     mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
     return done(out, VM_FAULT_OK, "shared", 0);
   }
-  if (!(bits & PTE_SPECIAL) && f.isAnon(pfn) && f._refcount[pfn] === 1 && f.mapcount[pfn] === 1) {
+  if (
+    !(bits & PTE_SPECIAL) &&
+    f.isAnon(pfn) &&
+    (f.flags[pfn]! & PG_anon_exclusive || wp_can_reuse_anon_folio(m, pfn))
+  ) {
     // wp_page_reuse(): the last user of a COW page takes it back exclusively.
     f.flags[pfn]! |= PG_anon_exclusive;
     mm.pgd.setAt(vpn, pte | PTE_WRITE | PTE_DIRTY | PTE_YOUNG);
@@ -354,15 +516,18 @@ function do_wp_page(
   // wp_page_copy(): a new anonymous page replaces the old mapping.
   anon_vma_prepare(m, vma);
   const np = alloc_anon(m, vma, addr);
+  const locked = (vma.vm_flags & VM_LOCKED) !== 0;
   if (!(bits & PTE_SPECIAL)) {
     f.copy(np, pfn);
     mm.rss_stat[f.isAnon(pfn) ? MM_ANONPAGES : counterFor(vma, false)]!--;
     f.mapcount[pfn]!--;
+    if (locked) f.lruvec.munlock_folio(pfn);
     f.put_page(pfn);
   }
   // The new entry replaces the old one in place (the PTE never goes through none).
   mm.pgd.setAt(vpn, mk_pte(np, anonPteBits(vma) | PTE_DIRTY));
   f.mapcount[np]!++;
   mm.rss_stat[MM_ANONPAGES]!++;
+  if (locked) f.lruvec.mlock_folio(np);
   return done(out, VM_FAULT_OK, "cow", 0);
 }

@@ -91,9 +91,13 @@ function get_user_pages_vma(
     if (!follow_page(m, mm, addr, write)) {
       handle_mm_fault(m, mm, vma, addr, write, r);
       if (r.code & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON)) return done ? done : -EFAULT;
-      if (r.code & VM_FAULT_OOM) return done ? done : -ENOMEM;
-      if (r.code & VM_FAULT_MAJOR) task.maj_flt++;
-      else task.min_flt++;
+      // Out of memory; or the OOM killer chose this very address space: nothing more to do in it.
+      if (r.code & VM_FAULT_OOM) return done && mm.mm_users > 0 ? done : -ENOMEM;
+      m.vm_events.pgfault++;
+      if (r.code & VM_FAULT_MAJOR) {
+        task.maj_flt++;
+        m.vm_events.pgmajfault++;
+      } else task.min_flt++;
     }
     done++;
   }

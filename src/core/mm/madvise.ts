@@ -36,20 +36,25 @@ import {
   PMD_SIZE,
 } from "../abi/mman.js";
 import { assertUlong, offsetInPage, pageAlignUlong } from "../abi/ulong.js";
-import { writeback_page } from "../fs/read_write.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import {
+  PG_active,
   PG_anon,
   PG_anon_exclusive,
   PG_dirty,
   PG_lazyfree,
+  PG_mlocked,
   PG_referenced,
   PG_swapbacked,
+  PG_swapcache,
   PG_thp,
 } from "../mem/frames.js";
+import { alloc_page } from "../mem/page_alloc.js";
+import { delete_from_page_cache, shmem_free_swap } from "../mem/page_cache.js";
+import { RESERVE_OK, reclaim_pages, reserve_pages } from "../mem/vmscan.js";
 import type { task_struct } from "../task/task.js";
-import { add_to_page_cache, anon_vma_prepare, linear_page_index } from "./fault.js";
+import { add_to_page_cache, anon_vma_prepare, do_swap_page, linear_page_index } from "./fault.js";
 import { faultin_page_range, populate_vma_page_range } from "./gup.js";
 import {
   mk_pte,
@@ -58,12 +63,14 @@ import {
   PTE_HWPOISON,
   PTE_PRESENT,
   PTE_SPECIAL,
+  PTE_SWAP,
   PTE_WRITE,
   PTE_YOUNG,
   pte_pfn,
 } from "./page_table.js";
 import {
   MM_ANONPAGES,
+  MM_SWAPENTS,
   MMF_DISABLE_THP,
   type mm_struct,
   type vm_area_struct,
@@ -323,27 +330,53 @@ function madvise_vma_behavior(
 
 /**
  * MADV_FREE (madvise_free_pte_range): every mapped anonymous page gets a clean, old PTE and becomes
- * lazily freeable; only a page no one else maps also loses its dirty flag.
+ * lazily freeable (folio_mark_lazyfree: onto the inactive file list, where reclaim drops it
+ * unless it is written again); only a page no one else maps also loses its dirty flag.
  */
 function madvise_free(m: Machine, mm: mm_struct, start: number, end: number): void {
   const f = m.frames;
   const pgd = mm.pgd;
   pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, slot) => {
     const pte = pgd.ent[slot]!;
+    if (pte & PTE_SWAP) {
+      // A swapped-out page is simply dropped: its slot is freed, the next access reads zeros.
+      m.swap.free_swap_and_cache(pte_pfn(pte));
+      pgd.set(slot, 0);
+      mm.rss_stat[MM_SWAPENTS]!--;
+      return;
+    }
     if (!(pte & PTE_PRESENT) || pte & PTE_SPECIAL) return;
     const pfn = pte_pfn(pte);
     if (!f.isAnon(pfn)) return;
+    if (f.flags[pfn]! & PG_swapcache) {
+      // Only a page this mapping alone maps can give its slot up; one that keeps it is left alone.
+      if (f.mapcount[pfn] !== 1 || !m.swap.folio_free_swap(pfn)) return;
+    }
     if (f.mapcount[pfn] === 1) f.flags[pfn]! &= ~PG_dirty;
-    f.flags[pfn] = (f.flags[pfn]! & ~PG_referenced) | PG_lazyfree;
     pgd.ent[slot] = pte & ~(PTE_DIRTY | PTE_YOUNG);
+    folio_mark_lazyfree(m, pfn);
   });
 }
 
+/** folio_mark_lazyfree(): an anonymous, swap-backed, evictable page moves to the inactive file list. */
+function folio_mark_lazyfree(m: Machine, pfn: number): void {
+  const f = m.frames;
+  const pf = f.flags[pfn]! & ~PG_referenced;
+  f.flags[pfn] = pf;
+  if (pf & (PG_lazyfree | PG_mlocked | PG_swapcache)) return;
+  f.flags[pfn] = (pf & ~PG_active) | PG_lazyfree;
+  f.lruvec.move(pfn);
+  m.vm_events.pglazyfree++;
+}
+
 /**
- * MADV_COLD clears the accessed bits. MADV_PAGEOUT also reclaims what reclaim could take without
- * swap: clean lazily-freed anonymous pages are discarded; pages of a file the caller may write are
- * unmapped (dirty ones are written back and stay cached, clean ones leave the cache). Anonymous
- * pages that need swap stay (swap-out comes with the memory-pressure model).
+ * MADV_COLD and MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): the accessed bits of the range's
+ * pages are cleared. MADV_COLD then deactivates the pages only this mapping maps (onto the head of
+ * their inactive list); MADV_PAGEOUT reclaims them whatever their bits (reclaim_pages): lazily
+ * freed anonymous pages are discarded unless written again, other anonymous pages are swapped out
+ * (with no free swap slot they stay, activated), clean page-cache pages leave the cache and dirty
+ * ones are unmapped but stay (only kswapd writes file pages back). Page-cache pages of a file the
+ * caller may not write are left alone.
  */
 function madvise_cold_or_pageout(
   m: Machine,
@@ -359,36 +392,27 @@ function madvise_cold_or_pageout(
   const fileOk =
     !!file && vma.vm_ops !== "anonymous" && file.writable && file.inode.mmapKind === "page_cache";
   const pgd = mm.pgd;
-  pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (vpn, slot) => {
+  pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, slot) => {
     const bits = pgd.ent[slot]!;
     if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL) return;
     const pfn = pte_pfn(bits);
     pgd.ent[slot] = bits & ~PTE_YOUNG;
     f.flags[pfn]! &= ~PG_referenced;
-    if (!pageout || f.mapcount[pfn] !== 1) return;
-    if (f.isAnon(pfn)) {
-      if (f.flags[pfn]! & PG_lazyfree && !(bits & PTE_DIRTY) && !(f.flags[pfn]! & PG_dirty))
-        victims.push(vpn);
-    } else if (fileOk) victims.push(vpn);
+    if (f.mapcount[pfn] !== 1) return;
+    if (!pageout) folio_deactivate(m, pfn);
+    else if (f.isAnon(pfn) || fileOk) victims.push(pfn);
   });
-  for (const vpn of victims) {
-    const addr = vpn * PAGE_SIZE;
-    const pte = mm.pgd.get(vpn);
-    const pfn = pte_pfn(pte);
-    const wasDirty = (pte & PTE_DIRTY) !== 0 || (f.flags[pfn]! & PG_dirty) !== 0;
-    const anon = f.isAnon(pfn);
-    zap_page_range(m, mm, vma, addr, addr + PAGE_SIZE, false);
-    if (anon) continue;
-    const inode = file!.inode;
-    const idx = linear_page_index(vma, addr);
-    if (wasDirty) {
-      // Written back: clean, still cached.
-      writeback_page(m, inode, idx, pfn);
-    } else if (inode.i_pages.get(idx) === pfn && f.mapcount[pfn] === 0) {
-      inode.i_pages.delete(idx);
-      f.put_page(pfn);
-    }
-  }
+  if (victims.length) reclaim_pages(m, mm, victims);
+}
+
+/** folio_deactivate() (lru_deactivate): an active, evictable page moves to the head of its inactive list. */
+function folio_deactivate(m: Machine, pfn: number): void {
+  const f = m.frames;
+  const pf = f.flags[pfn]!;
+  if (pf & PG_mlocked || !(pf & PG_active)) return;
+  f.flags[pfn] = pf & ~(PG_active | PG_referenced);
+  f.lruvec.move(pfn);
+  m.vm_events.pgdeactivate++;
 }
 
 /** MADV_REMOVE: punch a hole in the backing shared file (its pages go from every mapping). */
@@ -409,11 +433,9 @@ function madvise_remove(m: Machine, vma: vm_area_struct, start: number, end: num
     zap_page_range(m, other.vm_mm, other, s, s + (hi - lo) * PAGE_SIZE, false);
   }
   for (let idx = first; idx < last; idx++) {
-    const pfn = inode.i_pages.get(idx);
-    if (pfn !== undefined) {
-      inode.i_pages.delete(idx);
-      m.frames.put_page(pfn);
-    }
+    delete_from_page_cache(m, inode, idx);
+    shmem_free_swap(m, inode, idx);
+    inode.i_shadows.delete(idx);
     // The hole reads as zeros from now on.
     inode.disk.delete(idx);
   }
@@ -427,7 +449,10 @@ function madvise_willneed(m: Machine, vma: vm_area_struct, start: number, end: n
   const eof = Math.ceil(inode.i_size / PAGE_SIZE);
   const last = Math.min(linear_page_index(vma, end), eof);
   for (let idx = linear_page_index(vma, start); idx < last; idx++) {
-    if (!inode.i_pages.has(idx)) add_to_page_cache(m, inode, idx);
+    if (inode.i_pages.has(idx)) continue;
+    // Readahead may reclaim, never kill (__GFP_NORETRY): it stops where memory runs out.
+    if (reserve_pages(m, 1, vma.vm_mm, false) !== RESERVE_OK) return;
+    add_to_page_cache(m, inode, idx);
   }
 }
 
@@ -452,10 +477,12 @@ function madvise_collapse(
   const hend = Math.min(Math.floor(end / PMD_SIZE) * PMD_SIZE, Math.floor(vma.vm_end / PMD_SIZE) * PMD_SIZE);
   let result = 0;
   for (let b = hstart; b + PMD_SIZE <= hend; b += PMD_SIZE) {
+    // Room for a whole huge page first (reclaim may unmap pages of this very block).
+    if (reserve_pages(m, PMD_SIZE / PAGE_SIZE, mm) !== RESERVE_OK) return -ENOMEM;
     let present = 0;
     mm.pgd.forEach(b / PAGE_SIZE, (b + PMD_SIZE) / PAGE_SIZE, (_vpn, slot) => {
       const pte = mm.pgd.ent[slot]!;
-      if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) present++;
+      if ((pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) || pte & PTE_SWAP) present++;
     });
     if (present === 0) {
       result = -EINVAL;
@@ -465,13 +492,19 @@ function madvise_collapse(
     const f = m.frames;
     for (let addr = b; addr < b + PMD_SIZE; addr += PAGE_SIZE) {
       const vpn = addr / PAGE_SIZE;
-      const pte = mm.pgd.get(vpn);
+      let pte = mm.pgd.get(vpn);
+      if (pte & PTE_SWAP) {
+        // __collapse_huge_page_swapin(): swapped-out pages come back first (room was reserved).
+        do_swap_page(m, mm, vma, addr, pte, true, { code: 0, kind: "none", mapped: 0 });
+        pte = mm.pgd.get(vpn);
+      }
       if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) {
         f.flags[pte_pfn(pte)]! |= PG_thp;
         continue;
       }
       if (pte & (PTE_GUARD | PTE_HWPOISON)) continue;
-      const pfn = f.alloc(
+      const pfn = alloc_page(
+        m,
         vma.anon_vma!.root.id,
         linear_page_index(vma, addr),
         PG_anon | PG_swapbacked | PG_thp | PG_anon_exclusive,
@@ -482,6 +515,7 @@ function madvise_collapse(
       );
       f.mapcount[pfn] = 1;
       mm.rss_stat[MM_ANONPAGES]!++;
+      if (vma.vm_flags & VM_LOCKED) f.lruvec.mlock_folio(pfn);
     }
   }
   return result;

@@ -1,14 +1,15 @@
 /**
  * mincore(2) (mm/mincore.c): residency per page. Anonymous memory: a present PTE (the zero page
- * counts). File memory: the page cache, whether or not this process mapped the page. The vector is
- * filled up to the first hole, and then ENOMEM.
+ * counts), or a swap entry whose page is in the swap cache. File memory: the page cache, whether
+ * or not this process mapped the page. The vector is filled up to the first hole, and then ENOMEM.
  */
 import { EINVAL, ENOMEM } from "../abi/errno.js";
 import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import { assertUlong, offsetInPage } from "../abi/ulong.js";
 import { err, ok, type SysResult } from "../lib/result.js";
+import type { Machine } from "../machine.js";
 import type { task_struct } from "../task/task.js";
-import { PTE_GUARD, PTE_HWPOISON, PTE_PRESENT, PTE_SWAP } from "./page_table.js";
+import { PTE_GUARD, PTE_HWPOISON, PTE_PRESENT, PTE_SWAP, pte_pfn } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
 import { vma_lookup } from "./vma.js";
 
@@ -22,6 +23,7 @@ export interface MincoreResult {
  * written before it (Linux writes them to the user buffer before failing).
  */
 export function sys_mincore(
+  m: Machine,
   task: task_struct,
   start: number,
   len: number,
@@ -50,7 +52,7 @@ export function sys_mincore(
     if (!vma) return { ...err(ENOMEM), partial: vec.subarray(0, done) };
     const end = Math.min(vma.vm_end, addr + (pages - done) * PAGE_SIZE);
     const n = (end - addr) / PAGE_SIZE;
-    mincore_vma(mm, vma, addr, n, vec, done);
+    mincore_vma(m, mm, vma, addr, n, vec, done);
     done += n;
     addr = end;
   }
@@ -58,6 +60,7 @@ export function sys_mincore(
 }
 
 function mincore_vma(
+  m: Machine,
   mm: mm_struct,
   vma: vm_area_struct,
   addr: number,
@@ -74,11 +77,11 @@ function mincore_vma(
   const vpn0 = addr / PAGE_SIZE;
   for (let k = 0; k < n; k++) {
     const vpn = vpn0 + k;
-    const bits = mm.pgd.get(vpn) & 0xff;
+    const pte = mm.pgd.get(vpn);
+    const bits = pte & 0xff;
     let v = 0;
     if (bits & PTE_PRESENT || bits & PTE_HWPOISON) v = 1;
-    else if (bits & PTE_SWAP)
-      v = 0; // in the swap cache only (modelled with swap)
+    else if (bits & PTE_SWAP) v = m.swap.cache[pte_pfn(pte)] ? 1 : 0;
     else if (inode && (bits === 0 || bits & PTE_GUARD)) {
       v = inode.i_pages.has(vma.vm_pgoff + (vpn * PAGE_SIZE - vma.vm_start) / PAGE_SIZE) ? 1 : 0;
     }

@@ -10,6 +10,7 @@ import type { Machine } from "../machine.js";
 import type { task_struct } from "../task/task.js";
 import { can_do_mlock } from "./accounting.js";
 import { __mm_populate } from "./gup.js";
+import { PTE_PRESENT, PTE_SPECIAL, pte_pfn } from "./page_table.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
 import {
   VM_DROPPABLE,
@@ -141,7 +142,31 @@ function mlock_fixup(
   if (!(newflags & VM_LOCKED)) mm.locked_vm -= nr_pages;
   else if (!(oldflags & VM_LOCKED)) mm.locked_vm += nr_pages;
   vm_flags_reset(v, newflags);
+  if ((oldflags ^ newflags) & VM_LOCKED)
+    mlock_vma_pages_range(m, mm, start, end, (newflags & VM_LOCKED) !== 0);
   return { error: 0, vma: v };
+}
+
+/**
+ * mlock_vma_pages_range(): the pages already mapped in [start, end) become mlocked (unevictable)
+ * when the range is locked, or are munlocked when it is unlocked; pages faulted in later are
+ * handled by the fault.
+ */
+export function mlock_vma_pages_range(
+  m: Machine,
+  mm: mm_struct,
+  start: number,
+  end: number,
+  lock: boolean,
+): void {
+  const pgd = mm.pgd;
+  const lruvec = m.frames.lruvec;
+  pgd.forEach(start / PAGE_SIZE, end / PAGE_SIZE, (_vpn, slot) => {
+    const pte = pgd.ent[slot]!;
+    if (!(pte & PTE_PRESENT) || pte & PTE_SPECIAL) return;
+    if (lock) lruvec.mlock_folio(pte_pfn(pte));
+    else lruvec.munlock_folio(pte_pfn(pte));
+  });
 }
 
 export function sys_mlock(m: Machine, task: task_struct, start: number, len: number): SysResult<number> {

@@ -43,6 +43,7 @@ import { assertUlong, offsetInPage, pageAlignUlong, ulongGt, ulongPages } from "
 import { MAX_LFS_FILESIZE, type OpenFile } from "../fs/file.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
+import { truncate_inode_pages } from "../mem/page_cache.js";
 import { READ_IMPLIES_EXEC, type task_struct } from "../task/task.js";
 import {
   accountable_mapping,
@@ -123,8 +124,7 @@ export function vma_fput(m: Machine, file: OpenFile | null): void {
   if (!file || file.f_count > 0) return;
   const inode = file.inode;
   if (inode.mmapKind === "shmem" && inode.unlinked) {
-    for (const pfn of inode.i_pages.values()) m.frames.put_page(pfn);
-    inode.i_pages.clear();
+    truncate_inode_pages(m, inode, 0);
     if (inode.accounted) vm_unacct_memory(m, inode.accounted);
     inode.accounted = 0;
   }

@@ -25,6 +25,7 @@ import {
   vm_unacct_memory,
 } from "./accounting.js";
 import { __mm_populate } from "./gup.js";
+import { mlock_vma_pages_range } from "./mlock.js";
 import { do_munmap, do_vmi_munmap } from "./mmap.js";
 import { get_unmapped_area } from "./mmap_layout.js";
 import type { mm_struct, vm_area_struct } from "./types.js";
@@ -289,7 +290,12 @@ function move_vma(m: Machine, task: task_struct, mm: mm_struct, vrm: Vrm): numbe
   if (vrm.flags & MREMAP_DONTUNMAP) {
     // The source stays mapped, empty and unlocked; locked_vm is left as is (6.18 keeps VM_ACCOUNT).
     const whole = vrm.addr === vma.vm_start && vrm.addr + vrm.old_len === vma.vm_end;
-    if (vma.vm_flags & VM_LOCKED) mm.locked_vm_skew += vma.nr_pages;
+    if (vma.vm_flags & VM_LOCKED) {
+      mm.locked_vm_skew += vma.nr_pages;
+      // Pages the source still maps stop being mlocked (Linux leaves them PG_mlocked until they
+      // are freed; here a page is mlocked exactly while a locked VMA maps it).
+      mlock_vma_pages_range(m, mm, vma.vm_start, vma.vm_end, false);
+    }
     vma.vm_flags &= ~VM_LOCKED_MASK;
     if (cv.vma !== vma && whole) {
       vma.anon_vma = null;

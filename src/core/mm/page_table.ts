@@ -33,6 +33,11 @@ export const PTE_YOUNG = 1 << 3;
 export const PTE_SPECIAL = 1 << 4;
 /** A swap entry: not present, the pfn field holds the swap slot. */
 export const PTE_SWAP = 1 << 5;
+/**
+ * In a swap entry (the write bit's place, unused there): pte_swp_exclusive(), the page was
+ * PageAnonExclusive when it was swapped out, so its swap-in may map it writable at once.
+ */
+export const PTE_SWP_EXCLUSIVE = 1 << 1;
 /** A MADV_GUARD_INSTALL marker: not present, faults with SEGV_MAPERR. */
 export const PTE_GUARD = 1 << 6;
 /** A hwpoison entry (MADV_HWPOISON): not present, faults with SIGBUS BUS_MCEERR_AR. */
@@ -49,6 +54,11 @@ export function mk_pte(pfn: number, bits: number): number {
   return (pfn << 8) | bits;
 }
 
+/** The machine's count of page-table pages (NR_PAGETABLE), which every mm's tables add to. */
+export interface PgtableAcct {
+  nr_pagetable: number;
+}
+
 export class PageTable {
   /**
    * Entry storage: block b holds the 64 entries of the 256 KiB at key bkey(b) * 64 pages, at
@@ -63,6 +73,12 @@ export class PageTable {
   private readonly blocks = new Map<number, number>();
   /** PTE tables that exist, by 2 MiB index (vpn / 512), with the number of their blocks in use. */
   private readonly tables = new Map<number, number>();
+  /** PMD tables (one per 1 GiB holding a PTE table) with their PTE tables, by 1 GiB index. */
+  private readonly pmds = new Map<number, number>();
+  /** PUD tables (one per 512 GiB holding a PMD table) with their PMD tables, by 512 GiB index. */
+  private readonly puds = new Map<number, number>();
+  /** Where table pages are counted machine-wide (mm_alloc sets it; none for a bare mm). */
+  acct: PgtableAcct | null = null;
 
   /** nr_ptes: PTE table pages. */
   get nr_ptes(): number {
@@ -70,21 +86,56 @@ export class PageTable {
   }
   /** PMD tables: one per 1 GiB holding a PTE table. */
   get nr_pmds(): number {
-    return this.distinctAbove(PUD_PAGES / PMD_PAGES);
+    return this.pmds.size;
   }
   /** PUD tables: one per 512 GiB holding a PTE table. */
   get nr_puds(): number {
-    return this.distinctAbove(PGD_PAGES / PMD_PAGES);
+    return this.puds.size;
+  }
+  /** Table pages: every PTE, PMD and PUD table (the PGD is not counted). */
+  get nr_pgtables(): number {
+    return this.tables.size + this.pmds.size + this.puds.size;
   }
   /** mm_pgtables_bytes(): every PTE, PMD and PUD table page (the PGD is not counted). */
   get pgtables_bytes(): number {
-    return (this.nr_ptes + this.nr_pmds + this.nr_puds) * 4096;
+    return this.nr_pgtables * 4096;
   }
 
-  private distinctAbove(div: number): number {
-    const seen = new Set<number>();
-    for (const k of this.tables.keys()) seen.add(Math.floor(k / div));
-    return seen.size;
+  /** A PTE table for 2 MiB index t was allocated: the PMD and PUD above it exist too. */
+  private tableCreated(t: number): void {
+    let n = 1;
+    const k = Math.floor(t / (PUD_PAGES / PMD_PAGES));
+    const c = this.pmds.get(k);
+    if (c === undefined) {
+      this.pmds.set(k, 1);
+      n++;
+      const u = Math.floor(k / (PGD_PAGES / PUD_PAGES));
+      const cu = this.puds.get(u);
+      if (cu === undefined) {
+        this.puds.set(u, 1);
+        n++;
+      } else this.puds.set(u, cu + 1);
+    } else this.pmds.set(k, c + 1);
+    if (this.acct) this.acct.nr_pagetable += n;
+  }
+
+  /** The PTE table for 2 MiB index t was freed, and with it an emptied PMD and PUD table. */
+  private tableFreed(t: number): void {
+    this.tables.delete(t);
+    let n = 1;
+    const k = Math.floor(t / (PUD_PAGES / PMD_PAGES));
+    const c = this.pmds.get(k)! - 1;
+    if (c === 0) {
+      this.pmds.delete(k);
+      n++;
+      const u = Math.floor(k / (PGD_PAGES / PUD_PAGES));
+      const cu = this.puds.get(u)! - 1;
+      if (cu === 0) {
+        this.puds.delete(u);
+        n++;
+      } else this.puds.set(u, cu);
+    } else this.pmds.set(k, c);
+    if (this.acct) this.acct.nr_pagetable -= n;
   }
 
   /** Does the PTE table covering vpn exist? */
@@ -115,7 +166,10 @@ export class PageTable {
   /** pte_alloc() without an entry: the PTE table covering vpn exists afterwards. */
   tableAlloc(vpn: number): void {
     const t = Math.floor(vpn / PMD_PAGES);
-    if (!this.tables.has(t)) this.tables.set(t, 0);
+    if (!this.tables.has(t)) {
+      this.tables.set(t, 0);
+      this.tableCreated(t);
+    }
   }
 
   /**
@@ -151,7 +205,11 @@ export class PageTable {
     this.meta[b * 2 + 1] = 0;
     this.blocks.set(key, b);
     const t = Math.floor(key / BLOCKS_PER_TABLE);
-    this.tables.set(t, (this.tables.get(t) ?? 0) + 1);
+    const inUse = this.tables.get(t);
+    if (inUse === undefined) {
+      this.tables.set(t, 1);
+      this.tableCreated(t);
+    } else this.tables.set(t, inUse + 1);
     return b;
   }
 
@@ -186,10 +244,12 @@ export class PageTable {
     const k0 = Math.ceil(floorVpn / PMD_PAGES);
     const k1 = Math.floor(ceilingVpn / PMD_PAGES); // exclusive
     if (k1 - k0 <= this.tables.size) {
-      for (let k = k0; k < k1; k++) if (this.tables.get(k) === 0) this.tables.delete(k);
+      for (let k = k0; k < k1; k++) if (this.tables.get(k) === 0) this.tableFreed(k);
       return;
     }
-    for (const [k, n] of this.tables) if (k >= k0 && k < k1 && n === 0) this.tables.delete(k);
+    const empty: number[] = [];
+    for (const [k, n] of this.tables) if (k >= k0 && k < k1 && n === 0) empty.push(k);
+    for (const k of empty) this.tableFreed(k);
   }
 
   /**
@@ -312,6 +372,20 @@ export class PageTable {
         fail(`PTE table ${t} counts ${n} blocks, has ${perTable.get(t) ?? 0}`);
     for (const t of perTable.keys())
       if (!this.tables.has(t)) fail(`entries in PTE table ${t}, which is freed`);
+    const pmds = new Map<number, number>();
+    for (const t of this.tables.keys()) {
+      const k = Math.floor(t / (PUD_PAGES / PMD_PAGES));
+      pmds.set(k, (pmds.get(k) ?? 0) + 1);
+    }
+    const puds = new Map<number, number>();
+    for (const k of pmds.keys()) {
+      const u = Math.floor(k / (PGD_PAGES / PUD_PAGES));
+      puds.set(u, (puds.get(u) ?? 0) + 1);
+    }
+    const same = (a: Map<number, number>, b: Map<number, number>) =>
+      a.size === b.size && [...a].every(([k, n]) => b.get(k) === n);
+    if (!same(pmds, this.pmds)) fail("PMD table counts differ from the PTE tables");
+    if (!same(puds, this.puds)) fail("PUD table counts differ from the PMD tables");
     let free = 0;
     for (let b = this.freeBlk; b >= 0; b = this.meta[b * 2 + 1]!) {
       if (this.meta[b * 2] !== -1) fail(`free block ${b} has a key`);

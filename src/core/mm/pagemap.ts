@@ -44,7 +44,9 @@ export function pagemap_read(m: Machine, mm: mm_struct, start: number, end: numb
         if (f.mapcount[pfn] === 1) e |= PM_MMAP_EXCLUSIVE;
       }
     } else if (pte & PTE_SWAP) {
+      // Swap type 0, the slot above it; the entry keeps the PTE's soft-dirty bit.
       e |= PM_SWAP | (BigInt(pte_pfn(pte)) << 5n);
+      if (m.profile.softDirty) e |= PM_SOFT_DIRTY;
     } else if (pte & PTE_GUARD) {
       e |= PM_GUARD_REGION;
     }

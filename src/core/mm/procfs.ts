@@ -219,9 +219,10 @@ export function smap_gather_stats(
     // the simulator frees that page, so PTE_HWPOISON falls through to "not present" below.)
     if (bits & PTE_GUARD) return;
     if (bits & PTE_SWAP) {
-      // The swap count is not modelled: every slot counts as mapped once.
+      // SwapPss: the slot's share, divided among the swap entries that refer to it (swp_swapcount).
       mss.swap += PAGE_SIZE;
-      mss.swap_pss += PSS_ONE;
+      const count = m.swap.swap_map[pte >>> 8]!;
+      mss.swap_pss += count >= 2 ? Math.floor(PSS_ONE / count) : PSS_ONE;
       return;
     }
     if (!(bits & PTE_PRESENT) || bits & PTE_SPECIAL || !normal) return; // the zero page has no RSS

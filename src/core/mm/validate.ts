@@ -6,7 +6,10 @@ import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import { InvariantError } from "../abi/ulong.js";
 import type { Inode } from "../fs/file.js";
 import type { Machine } from "../machine.js";
-import { PG_anon_exclusive } from "../mem/frames.js";
+import { PG_anon_exclusive, PG_mlocked, PG_swapcache } from "../mem/frames.js";
+import { folio_lru_list, LRU_CLASSIC, NR_LRU_LISTS } from "../mem/lru.js";
+import { mem_state } from "../mem/meminfo.js";
+import { nr_free_pages } from "../mem/page_alloc.js";
 import { linear_page_index } from "./fault.js";
 import {
   PTE_GUARD,
@@ -14,6 +17,7 @@ import {
   PTE_PRESENT,
   PTE_SPECIAL,
   PTE_SWAP,
+  PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
   pte_pfn,
 } from "./page_table.js";
@@ -140,6 +144,10 @@ function validate_page_tables(m: Machine, mm: mm_struct): void {
     if (bits & PTE_HWPOISON) continue;
     if (bits & PTE_SWAP) {
       rss[MM_SWAPENTS]!++;
+      if (bits & ~(PTE_SWAP | PTE_SWP_EXCLUSIVE)) fail(`swap entry with other bits at ${hx(addr)}`);
+      if (!vma.anon_vma || vma.vm_flags & VM_SHARED)
+        fail(`swap entry at ${hx(addr)} outside private anonymous memory`);
+      if (!m.swap.in_use(pte_pfn(pte))) fail(`swap entry at ${hx(addr)} for free slot ${pte_pfn(pte)}`);
       continue;
     }
     if (!(bits & PTE_PRESENT)) fail(`unknown PTE state ${bits} at ${hx(addr)}`);
@@ -208,10 +216,18 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     if (mm.mm_users !== n) fail(`mm ${mm.id} has mm_users ${mm.mm_users}, ${n} tasks use it`);
   const refs = new Int32Array(f.pfn_bound);
   const maps = new Int32Array(f.pfn_bound);
+  const mlocks = new Int32Array(f.pfn_bound);
+  const swapRefs = new Map<number, number>();
   let committed = 0;
   for (const mm of all) {
     validate_mm(m, mm, { checkMergeable: false });
+    if (!m.mms.has(mm)) fail(`mm ${mm.id} is in use but not among the machine's address spaces`);
     for (const [, pte] of mm.pgd.entries()) {
+      if (pte & PTE_SWAP) {
+        const slot = pte_pfn(pte);
+        swapRefs.set(slot, (swapRefs.get(slot) ?? 0) + 1);
+        continue;
+      }
       if (!(pte & PTE_PRESENT) || pte & PTE_SPECIAL) continue;
       refs[pte_pfn(pte)]!++;
       maps[pte_pfn(pte)]!++;
@@ -219,10 +235,32 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     for (const v of mm.mm_mt) {
       if (v.vm_file) inodes.add(v.vm_file.inode);
       if (v.vm_flags & VM_ACCOUNT) committed += v.nr_pages;
+      if (!(v.vm_flags & VM_LOCKED)) continue;
+      mm.pgd.forEach(v.vm_start / PAGE_SIZE, v.vm_end / PAGE_SIZE, (_vpn, slot) => {
+        const pte = mm.pgd.ent[slot]!;
+        if (pte & PTE_PRESENT && !(pte & PTE_SPECIAL)) mlocks[pte_pfn(pte)]!++;
+      });
     }
   }
   for (const inode of m.fs.files()) inodes.add(inode);
+  for (const inode of m.fs.cached.values()) {
+    if (inode.i_pages.size === 0) fail(`inode ${inode.path} is listed as cached but has no pages`);
+    inodes.add(inode);
+  }
+  for (const inode of inodes)
+    if (inode.i_pages.size && m.fs.cached.get(inode.i_ino) !== inode)
+      fail(`inode ${inode.path} has cached pages but is not listed as cached`);
+  // The swap cache holds a reference on each of its pages.
+  const swap = m.swap;
+  for (let slot = 1; slot < swap.slot_bound; slot++) if (swap.cache[slot]) refs[swap.cache[slot]!]!++;
   for (const inode of inodes) {
+    // A swapped-out shmem page's slot counts one entry: the object's.
+    for (const slot of inode.i_swap.values()) {
+      swapRefs.set(slot, (swapRefs.get(slot) ?? 0) + 1);
+      if (inode.mmapKind !== "shmem") fail(`${inode.path} is not shmem but has pages in swap`);
+    }
+    for (const idx of inode.i_swap.keys())
+      if (inode.i_pages.has(idx)) fail(`page ${idx} of ${inode.path} is both cached and in swap`);
     committed += inode.accounted;
     for (const [idx, pfn] of inode.i_pages) {
       if (f.isFree(pfn)) fail(`page cache of ${inode.path} holds free frame ${pfn}`);
@@ -249,6 +287,10 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
       fail(`frame ${pfn} _refcount ${f._refcount[pfn]}, recounted ${refs[pfn]}`);
     if (f.mapcount[pfn] !== maps[pfn])
       fail(`frame ${pfn} mapcount ${f.mapcount[pfn]}, recounted ${maps[pfn]}`);
+    if (f.lruvec.mlock_count[pfn] !== mlocks[pfn])
+      fail(
+        `frame ${pfn} mlock_count ${f.lruvec.mlock_count[pfn]}, mapped ${mlocks[pfn]} times in locked VMAs`,
+      );
     const c = f.content[pfn]!;
     if (c) {
       if (slots.has(c)) fail(`frames share content slot ${c}`);
@@ -258,11 +300,130 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
     }
   }
   if (f.nr_used !== used) fail(`nr_used is ${f.nr_used}, counted ${used} frames`);
+  withContents += validate_swap(m, swapRefs, slots);
   if (f.contents.used !== withContents)
-    fail(`${f.contents.used} content slots in use, ${withContents} frames hold bytes`);
+    fail(`${f.contents.used} content slots in use, ${withContents} frames and swap slots hold bytes`);
   if (f.content[f.zero_pfn] !== 0) fail("the zero page has contents");
   if (!mms && m.vm_committed_as !== committed + m.vm_committed_unaccounted)
     fail(
       `Committed_AS is ${m.vm_committed_as} pages, recounted ${committed} + ${m.vm_committed_unaccounted} unaccounted`,
+    );
+  validate_lru(m);
+  validate_node(m);
+}
+
+/**
+ * The swap area: each slot's count is the number of swap entries that refer to it, the swap cache
+ * and the pages in it point at each other (anonymous pages only), a slot is in use exactly while
+ * it has entries or a cached page, and its bytes are its own (no other slot or frame holds the
+ * same content handle; none while a page holds them). Returns the slots holding bytes.
+ */
+function validate_swap(m: Machine, refs: Map<number, number>, handles: Set<number>): number {
+  const f = m.frames;
+  const swap = m.swap;
+  let inuse = 0;
+  let withData = 0;
+  for (const slot of refs.keys())
+    if (slot <= 0 || slot >= swap.slot_bound) fail(`swap entry for slot ${slot}, which was never handed out`);
+  for (let slot = 1; slot < swap.slot_bound; slot++) {
+    const n = refs.get(slot) ?? 0;
+    if (swap.swap_map[slot] !== n)
+      fail(`swap slot ${slot} counts ${swap.swap_map[slot]} entries, ${n} refer to it`);
+    const pfn = swap.cache[slot]!;
+    if (pfn) {
+      if (f.isFree(pfn)) fail(`swap slot ${slot} is cached by free frame ${pfn}`);
+      if (!f.isAnon(pfn) || !(f.flags[pfn]! & PG_swapcache) || f.swap_entry[pfn] !== slot)
+        fail(`frame ${pfn} caches swap slot ${slot} but says otherwise`);
+      if (swap.data[slot]) fail(`swap slot ${slot} keeps bytes while frame ${pfn} holds them`);
+    }
+    const used = n > 0 || pfn !== 0;
+    if (used) inuse++;
+    else if (swap.data[slot] || swap.shadow[slot]) fail(`free swap slot ${slot} keeps bytes or a shadow`);
+    const d = swap.data[slot]!;
+    if (d) {
+      if (handles.has(d)) fail(`swap slot ${slot} shares content slot ${d}`);
+      handles.add(d);
+      withData++;
+    }
+  }
+  if (swap.inuse_pages !== inuse)
+    fail(`swap inuse_pages is ${swap.inuse_pages}, counted ${inuse} slots in use`);
+  if (inuse > swap.max) fail(`${inuse} swap slots in use, the area has ${swap.max}`);
+  for (let pfn = 1; pfn < f.pfn_bound; pfn++)
+    if (!f.isFree(pfn) && f.flags[pfn]! & PG_swapcache && swap.cache[f.swap_entry[pfn]!] !== pfn)
+      fail(`frame ${pfn} is in the swap cache but its slot ${f.swap_entry[pfn]} does not say so`);
+  return withData;
+}
+
+/**
+ * The LRU lists: every page in use is on exactly the list its flags say (mlocked ones on the
+ * unevictable list, PG_mlocked exactly when a locked VMA maps it), free pages on none; the links
+ * of each list hold together and the per-list counts equal a recount.
+ */
+function validate_lru(m: Machine): void {
+  const f = m.frames;
+  const lruvec = f.lruvec;
+  const nr = [0, 0, 0, 0, 0];
+  let nr_mlock = 0;
+  for (let pfn = 1; pfn < f.pfn_bound; pfn++) {
+    const on = lruvec.lru[pfn]!;
+    if (pfn === f.zero_pfn || f.isFree(pfn)) {
+      if (on) fail(`free frame ${pfn} is on LRU list ${on - 1}`);
+      if (lruvec.mlock_count[pfn]) fail(`free frame ${pfn} has mlock_count ${lruvec.mlock_count[pfn]}`);
+      continue;
+    }
+    const pf = f.flags[pfn]!;
+    if (!on) fail(`frame ${pfn} is in use but on no LRU list`);
+    const want = folio_lru_list(pf);
+    if (on - 1 !== want) fail(`frame ${pfn} is on LRU list ${on - 1}, its flags say ${want}`);
+    if (lruvec.mlock_count[pfn]! > 0 !== ((pf & PG_mlocked) !== 0))
+      fail(`frame ${pfn}: PG_mlocked and mlock_count ${lruvec.mlock_count[pfn]} disagree`);
+    if (pf & PG_mlocked) nr_mlock++;
+    nr[want]!++;
+  }
+  for (let l = 0; l < NR_LRU_LISTS; l++)
+    if (lruvec.nr_pages[l] !== nr[l]) fail(`LRU list ${l} counts ${lruvec.nr_pages[l]} pages, has ${nr[l]}`);
+  if (lruvec.nr_mlock !== nr_mlock) fail(`nr_mlock is ${lruvec.nr_mlock}, recounted ${nr_mlock}`);
+  let linked = 0;
+  for (let p = 0; p <= LRU_CLASSIC; p++) {
+    let prev = 0;
+    for (let pfn = lruvec.head[p]!; pfn; pfn = lruvec.next[pfn]!) {
+      if (lruvec.prev[pfn] !== prev)
+        fail(`LRU list ${p}: frame ${pfn} links back to ${lruvec.prev[pfn]}, not ${prev}`);
+      const on = lruvec.lru[pfn]!;
+      if (!on || lruvec.list_of(on - 1) !== p) fail(`frame ${pfn} is linked on list ${p} but says ${on - 1}`);
+      prev = pfn;
+      if (++linked > f.pfn_bound) fail(`LRU list ${p} loops`);
+    }
+    if (lruvec.tail[p] !== prev) fail(`LRU list ${p} ends at ${prev}, its tail says ${lruvec.tail[p]}`);
+  }
+  if (linked !== f.nr_used) fail(`${linked} frames linked on the LRU lists, ${f.nr_used} in use`);
+}
+
+/**
+ * The node's memory adds up: page-table pages are the live address spaces' tables, kernel stacks
+ * those of the tasks that have not exited, and free pages are what RAM has left beside the pages
+ * in use (all on LRU lists), the page tables and the kernel stacks.
+ */
+function validate_node(m: Machine): void {
+  let pgtables = 0;
+  for (const mm of m.mms) {
+    if (mm.mm_users <= 0) fail(`mm ${mm.id} was torn down but is still among the address spaces`);
+    pgtables += mm.pgd.nr_pgtables;
+  }
+  if (m.pgtable_acct.nr_pagetable !== pgtables)
+    fail(`NR_PAGETABLE is ${m.pgtable_acct.nr_pagetable}, the address spaces have ${pgtables} table pages`);
+  let zombies = 0;
+  for (const t of m.tasks.values()) if (t.state === "zombie") zombies++;
+  if (m.nr_zombies !== zombies) fail(`nr_zombies is ${m.nr_zombies}, recounted ${zombies}`);
+  const s = mem_state(m);
+  const free = nr_free_pages(m);
+  if (free < 0) fail(`free pages ${free}: more memory in use than RAM`);
+  const used =
+    s.active_anon + s.inactive_anon + s.active_file + s.inactive_file + s.unevictable + s.pagetable;
+  const kstack = (s.kernel_stack_kb * 1024) / PAGE_SIZE;
+  if (s.free + used + kstack !== s.totalram)
+    fail(
+      `MemFree ${s.free} + LRU ${used - s.pagetable} + PageTables ${s.pagetable} + KernelStack ${kstack} != MemTotal ${s.totalram} (pages)`,
     );
 }

@@ -4,7 +4,8 @@
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
-import { type FrameTable, PG_anon, PG_dirty, PG_referenced } from "../mem/frames.js";
+import { type FrameTable, PG_anon, PG_dirty, PG_referenced, PG_swapcache } from "../mem/frames.js";
+import type { SwapInfo } from "../mem/swap.js";
 import { PTE_DIRTY, PTE_GUARD, PTE_HWPOISON, PTE_SPECIAL, PTE_SWAP, PTE_YOUNG } from "./page_table.js";
 import {
   MM_ANONPAGES,
@@ -14,6 +15,7 @@ import {
   type mm_struct,
   type vm_area_struct,
 } from "./types.js";
+import { VM_LOCKED } from "./vm_flags.js";
 
 /**
  * Remove every PTE in [start, end) of vma, dropping the frames' map and reference counts.
@@ -32,8 +34,18 @@ export function zap_page_range(
   // update_hiwater_rss() runs before the first page goes: the RSS it sees is this one.
   const rssBefore = mm.get_mm_rss();
   const blocks = pgd.blockList(start / PAGE_SIZE, end / PAGE_SIZE);
+  const locked = (vma.vm_flags & VM_LOCKED) !== 0;
   for (let q = 0; q < blocks.length; q += 4) {
-    const cleared = zap_pte_range(m.frames, pgd.ent, blocks[q + 2]!, blocks[q + 3]!, zapGuards, acc);
+    const cleared = zap_pte_range(
+      m.frames,
+      m.swap,
+      pgd.ent,
+      blocks[q + 2]!,
+      blocks[q + 3]!,
+      zapGuards,
+      locked,
+      acc,
+    );
     if (cleared) pgd.countCleared(blocks[q]!, cleared);
   }
   const zapped = acc.anon + acc.file;
@@ -47,14 +59,18 @@ export function zap_page_range(
 
 /**
  * zap_pte_range(): clear the entries ent[from..to) (guard markers only with zapGuards), unmapping
- * and releasing their frames; counts pages into acc. Returns the entries cleared.
+ * and releasing their frames (munlocking them first in a VM_LOCKED VMA) and swap slots; counts
+ * pages into acc.
+ * Returns the entries cleared.
  */
 function zap_pte_range(
   f: FrameTable,
+  swap: SwapInfo,
   ent: Int32Array,
   from: number,
   to: number,
   zapGuards: boolean,
+  locked: boolean,
   acc: { anon: number; file: number; swap: number },
 ): number {
   const flags = f.flags;
@@ -68,6 +84,8 @@ function zap_pte_range(
     } else if (pte & PTE_HWPOISON) {
       // A poisoned entry holds no page.
     } else if (pte & PTE_SWAP) {
+      // free_swap_and_cache(): the entry's slot (and the swap cache page nobody needs any more).
+      swap.free_swap_and_cache(pte >>> 8);
       acc.swap++;
     } else if (!(pte & PTE_SPECIAL)) {
       const pfn = pte >>> 8;
@@ -80,6 +98,9 @@ function zap_pte_range(
         acc.file++;
       }
       mapcount[pfn]!--;
+      if (locked) f.lruvec.munlock_folio(pfn);
+      // free_pages_and_swap_cache(): an unmapped page no swap entry needs leaves the swap cache.
+      if (flags[pfn]! & PG_swapcache && mapcount[pfn] === 0) swap.folio_free_swap(pfn);
       f.put_page(pfn);
     }
     ent[s] = 0;

@@ -140,6 +140,8 @@ function elf_load(
     // padzero(): clear the tail of the last file page (errors ignored for non-writable segments).
     if (zero_start % PAGE_SIZE && size)
       access_vm(m, task, zero_start, PAGE_SIZE - (zero_start % PAGE_SIZE), "write");
+    // The OOM killer chose this task while it faulted: the exec is over.
+    if (task.mm !== mm) return -ENOMEM;
     const zs = page_up(zero_start);
     const ze = page_up(zero_end);
     if (ze > zs && do_brk_flags(m, task, mm, zs, ze - zs, prot & PROT_EXEC ? VM_EXEC : 0) < 0) return -ENOMEM;
@@ -312,6 +314,8 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
   // copy_strings(): the argument and environment strings, then the file name, at the very top.
   const stringBytes = new TextEncoder().encode(`${[...argv, ...envp, spec.path].join("\0")}\0`);
   access_vm(m, task, mm.arg_start, stringBytes.length, "write", stringBytes);
+  // Killed by the OOM killer while the strings were copied (so at every later fault below).
+  if (task.mm !== mm) return err(ENOMEM);
 
   // The program's segments.
   const file = open_image(m, spec.path, spec.segments);
@@ -388,6 +392,7 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
     [AT.NULL, 0],
   ];
   create_elf_tables(m, task, mm, argv, envp, stringBytes);
+  if (task.mm !== mm) return err(ENOMEM);
   task.comm = (argv[0] ?? spec.path).split("/").pop()!.slice(0, 15);
   m.sink?.({ type: "execve", pid: task.pid, mm: mm.id, comm: task.comm });
   return ok(0);

@@ -29,6 +29,7 @@ export function exit_mmap(m: Machine, mm: mm_struct): void {
   }
   mm.drop_vmas();
   mm.pgd.freeRange(0, Number.MAX_SAFE_INTEGER);
+  m.mms.delete(mm);
   vm_unacct_memory(m, nr_accounted);
   mm.total_vm = mm.locked_vm = mm.exec_vm = mm.stack_vm = mm.data_vm = mm.shared_vm = 0;
   mm.locked_vm_skew = 0;
@@ -95,6 +96,7 @@ export function do_exit(m: Machine, task: task_struct, code: number, signo = 0):
   // The wait status: exit code in bits 8..15, or the terminating signal in bits 0..6.
   task.exit_code = signo ? signo & 0x7f : (code & 0xff) << 8;
   task.state = "zombie";
+  m.nr_zombies++;
   m.sink?.({
     type: "exit",
     pid: task.pid,
@@ -147,6 +149,7 @@ function has_live_threads(m: Machine, leader: task_struct, except?: task_struct)
 }
 
 export function release_task(m: Machine, task: task_struct): void {
+  if (task.state === "zombie") m.nr_zombies--;
   task.state = "dead";
   m.tasks.delete(task.pid);
 }

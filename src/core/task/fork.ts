@@ -8,6 +8,9 @@ import { PAGE_SIZE, PMD_SIZE } from "../abi/mman.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { type FrameTable, PG_anon, PG_anon_exclusive } from "../mem/frames.js";
+import { KSTACK_PAGES } from "../mem/page_alloc.js";
+import type { SwapInfo } from "../mem/swap.js";
+import { RESERVE_OK, reserve_pages } from "../mem/vmscan.js";
 import { security_vm_enough_memory, vm_stat_account } from "../mm/accounting.js";
 import {
   PTE_DIRTY,
@@ -15,10 +18,18 @@ import {
   PTE_HWPOISON,
   PTE_SPECIAL,
   PTE_SWAP,
+  PTE_SWP_EXCLUSIVE,
   PTE_WRITE,
   PTE_YOUNG,
 } from "../mm/page_table.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type mm_struct, vm_area_struct } from "../mm/types.js";
+import {
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  type mm_struct,
+  vm_area_struct,
+} from "../mm/types.js";
 import {
   VM_ACCOUNT,
   VM_DONTCOPY,
@@ -77,7 +88,7 @@ function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_ar
   for (let k = Math.floor(svma.vm_start / PMD_SIZE); k * PMD_SIZE < svma.vm_end; k++) {
     if (spgd.hasTable((k * PMD_SIZE) / PAGE_SIZE)) dpgd.tableAlloc((k * PMD_SIZE) / PAGE_SIZE);
   }
-  const acc = { anon: 0, file: 0 };
+  const acc = { anon: 0, file: 0, swap: 0 };
   const blocks = spgd.blockList(svma.vm_start / PAGE_SIZE, svma.vm_end / PAGE_SIZE);
   for (let q = 0; q < blocks.length; q += 4) {
     const from = blocks[q + 2]!;
@@ -87,20 +98,23 @@ function copy_page_range(m: Machine, dst: mm_struct, src: mm_struct, svma: vm_ar
     if (first === to) continue;
     // The child's block for the same addresses (pte_alloc at the first entry to copy).
     const dbase = dpgd.slotAlloc(blocks[q + 1]!) - from;
-    const n = copy_pte_range(m.frames, spgd.ent, first, to, dpgd.ent, dbase, wp, childMask, acc);
+    const n = copy_pte_range(m.frames, m.swap, spgd.ent, first, to, dpgd.ent, dbase, wp, childMask, acc);
     dpgd.countNew((dbase + from) >> 6, n);
   }
   dst.rss_stat[MM_ANONPAGES]! += acc.anon;
   dst.rss_stat[fileCounter]! += acc.file;
+  dst.rss_stat[MM_SWAPENTS]! += acc.swap;
 }
 
 /**
  * copy_pte_range(): the entries src[from..to) into dst[dbase + from..), write-protecting the
  * source's (wp) and masking the child's; the frames gain a reference and a mapping, anonymous ones
- * stop being exclusive. Returns the entries copied; counts pages into acc.
+ * stop being exclusive. A swap entry is shared (swap_duplicate), no longer exclusive on either
+ * side (copy_nonpresent_pte). Returns the entries copied; counts pages into acc.
  */
 function copy_pte_range(
   f: FrameTable,
+  swap: SwapInfo,
   src: Int32Array,
   from: number,
   to: number,
@@ -108,7 +122,7 @@ function copy_pte_range(
   dbase: number,
   wp: number,
   childMask: number,
-  acc: { anon: number; file: number },
+  acc: { anon: number; file: number; swap: number },
 ): number {
   const refcount = f._refcount;
   const mapcount = f.mapcount;
@@ -133,6 +147,11 @@ function copy_pte_range(
       pte &= wp;
       src[s] = pte;
       pte &= childMask;
+    } else if (pte & PTE_SWAP) {
+      swap.swap_duplicate(pte >>> 8);
+      pte &= ~PTE_SWP_EXCLUSIVE;
+      src[s] = pte;
+      acc.swap++;
     }
     dst[dbase + s] = pte;
     n++;
@@ -237,6 +256,10 @@ export function do_fork(m: Machine, parent: task_struct, flags: number): SysResu
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return err(EINVAL);
   const oldmm = parent.mm;
   if (!oldmm) return err(EAGAIN);
+  // The child's kernel stack and (without CLONE_VM) its page tables, at most as many as the
+  // parent's: room for them first (reclaim, or the OOM killer, which may choose the parent).
+  const need = KSTACK_PAGES + (flags & CLONE_VM ? 0 : oldmm.pgd.nr_pgtables);
+  if (reserve_pages(m, need, oldmm) !== RESERVE_OK) return err(ENOMEM);
   let mm: mm_struct;
   if (flags & CLONE_VM) {
     oldmm.mm_users++;
@@ -258,6 +281,7 @@ export function do_fork(m: Machine, parent: task_struct, flags: number): SysResu
     { ...parent.caps },
   );
   child.personality = parent.personality;
+  child.oom_score_adj = parent.oom_score_adj;
   if (!(flags & CLONE_FILES)) for (const [, f] of child.files.entries()) f.f_count++;
   if (!(flags & CLONE_VM)) mm.owner = pid;
   if (flags & CLONE_VFORK) {

@@ -61,6 +61,14 @@ export class task_struct {
   exit_code: number | null = null;
   /** A vfork child: the parent (pid) it releases when it execs or exits. */
   vfork_parent: number | null = null;
+  /**
+   * signal->oom_score_adj (-1000..1000): added to the OOM killer's badness in thousandths of the
+   * machine's memory; -1000 makes the task unkillable by it. Shared by the thread group (set
+   * through oom_kill.ts), inherited by fork, kept across execve.
+   */
+  oom_score_adj = 0;
+  /** Killed by the OOM killer (tsk_is_oom_victim). */
+  oom_victim = false;
 
   constructor(
     /** Changes only when a non-leader thread execs and takes over its group leader's pid (de_thread). */

@@ -131,16 +131,28 @@ export const HexAddress = z
   .meta({ description: "An address: lowercase hex", examples: ["0x7f3a1c000000"] });
 
 /** A failed syscall: HTTP 200, libc style. */
+/**
+ * What running out of memory did to a call: "killed", the OOM killer killed the calling task (with
+ * its thread group and every task sharing its mm) while the call allocated; "no_victim", an
+ * access stopped because nothing could be reclaimed or killed (Linux would panic).
+ */
+export const Oom = z.enum(["killed", "no_victim"]).meta({
+  id: "Oom",
+  description:
+    "killed: the OOM killer killed the calling task during the call (it is gone); no_victim: an access stopped, out of memory with nothing left to kill (Linux would panic)",
+});
+
 export const SyscallFailure = z
   .object({
     ret: z.literal(-1),
     errno: z.string().meta({ description: "The errno name", examples: ["ENOMEM"] }),
     message: z.string().meta({ description: "strerror(errno)", examples: ["Cannot allocate memory"] }),
+    oom: Oom.optional(),
   })
   .meta({ id: "SyscallFailure" });
 
-export const RetInt = z.object({ ret: z.int() }).meta({ id: "RetInt" });
-export const RetAddress = z.object({ ret: HexAddress }).meta({ id: "RetAddress" });
+export const RetInt = z.object({ ret: z.int(), oom: Oom.optional() }).meta({ id: "RetInt" });
+export const RetAddress = z.object({ ret: HexAddress, oom: Oom.optional() }).meta({ id: "RetAddress" });
 
 /** The issue list of a 400: where in the request, and what was wrong. */
 export const Issue = z.object({

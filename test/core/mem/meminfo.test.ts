@@ -20,12 +20,14 @@ import {
   meminfo_values,
   show_meminfo,
   show_vmstat,
+  vmstat_values,
   zone_watermarks,
 } from "../../../src/core/mem/meminfo.js";
 import { access_vm } from "../../../src/core/mm/access.js";
 import { sys_mlock } from "../../../src/core/mm/mlock.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
 import { PM_FILE, PM_MMAP_EXCLUSIVE, PM_PRESENT, pagemap_read } from "../../../src/core/mm/pagemap.js";
+import { do_execve } from "../../../src/core/task/exec.js";
 import { do_fork } from "../../../src/core/task/fork.js";
 
 const PG = 4096;
@@ -127,6 +129,40 @@ describe("meminfo", () => {
     expect(v.Mlocked).toBe(8);
   });
 
+  it("vmstat pgfault/pgmajfault: every task's faults, counted by the core (exec and populate included)", () => {
+    const m = new Machine({ profile: { ramBytes: 2 ** 30, zeroPage: false } });
+    const t = m.spawnEmpty();
+    expect(do_execve(m, t).ok).toBe(true);
+    const vm = () => Object.fromEntries(vmstat_values(m));
+    const flt = () => {
+      let min = 0;
+      let maj = 0;
+      for (const x of m.tasks.values()) {
+        min += x.min_flt;
+        maj += x.maj_flt;
+      }
+      return { pgfault: min + maj, pgmajfault: maj };
+    };
+    expect(vm()).toMatchObject(flt());
+    expect(flt().pgmajfault).toBeGreaterThan(0);
+    const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE;
+    expect(sys_mmap(m, t, W, 4 * PG, PROT_READ | PROT_WRITE, flags, -1, 0).ok).toBe(true);
+    const c = do_fork(m, t, 0);
+    expect(c.ok).toBe(true);
+    if (!c.ok) return;
+    // A copy-on-write fault in the child, and a first touch in the parent.
+    access_vm(m, c.value, W, 1, "write", Uint8Array.of(7));
+    expect(sys_mmap(m, t, W + 8 * PG, PG, PROT_READ | PROT_WRITE, flags & ~MAP_POPULATE, -1, 0).ok).toBe(
+      true,
+    );
+    access_vm(m, t, W + 8 * PG, 1, "read");
+    const before = vm().pgfault!;
+    expect(vm()).toMatchObject(flt());
+    // A spurious access (the page is there) is no fault.
+    access_vm(m, t, W + 8 * PG, 1, "read");
+    expect(vm().pgfault).toBe(before);
+  });
+
   it("prints the /proc layout", () => {
     const m = new Machine({ profile: { ramBytes: 2 ** 30, memoryFailure: false } });
     const text = show_meminfo(m);
@@ -138,9 +174,9 @@ describe("meminfo", () => {
     expect(text).not.toContain("HardwareCorrupted");
     expect(show_meminfo(new Machine())).toContain("\nHardwareCorrupted:     0 kB\n");
     for (const l of lines.slice(0, -1)) expect(l).toMatch(/^[A-Za-z_()0-9]+: +[0-9]+( kB)?$/);
-    expect(show_vmstat(m, { pgfault: 5, pgmajfault: 2 })).toMatch(
-      /^nr_free_pages 262144\n(.|\n)*pgfault 5\npgmajfault 2\n$/,
-    );
+    m.vm_events.pgfault = 5;
+    m.vm_events.pgmajfault = 2;
+    expect(show_vmstat(m)).toMatch(/^nr_free_pages 262144\n(.|\n)*\npgfault 5\npgmajfault 2\n/);
   });
 
   it("watermarks: min_free_kbytes = sqrt(16 * lowmem kB), clamped", () => {

@@ -305,7 +305,7 @@ describe("brk: mlockall(MCL_FUTURE)", () => {
     expect(brk(e, P(5))).toBe(P(5));
     expect(layout(e.mm)).toEqual(["0-2 rw-p 0", "2-5 rw-p 2 a"]);
     expect(flagsAt(e.mm, P(2))).toBe("rd wr mr mw me lo ac");
-    expect(Array.from(e.ok(sys_mincore(e.t, W, 5 * PG))).join("")).toBe("00111");
+    expect(Array.from(e.ok(sys_mincore(e.m, e.t, W, 5 * PG))).join("")).toBe("00111");
     expect(e.mm.locked_vm).toBe(3);
     expect(e.mm.get_mm_rss()).toBe(3);
     expect(heapLabels(e)).toEqual(["0-2", "2-5"]);

@@ -149,7 +149,7 @@ describe("anonymous memory: demand-zero (do_anonymous_page)", () => {
     expect(pfnAt(e.mm, W)).toBe(e.m.frames.zero_pfn);
     expect(rss(e.mm)).toBe("anon 0 file 0 shmem 0 swap 0");
     expect(e.m.frames.nr_used).toBe(used);
-    const mc = sys_mincore(e.t, W, 2 * PG);
+    const mc = sys_mincore(e.m, e.t, W, 2 * PG);
     expect(mc.ok && [...mc.value]).toEqual([1, 0]);
     // The VMA got no anon_vma from the zero page.
     expect(e.mm.mm_mt.lookup(W)!.anon_vma).toBeNull();
@@ -297,7 +297,7 @@ describe("file mappings: the page cache", () => {
     expect(cached).toEqual(Array.from({ length: 32 }, (_, i) => 4 + i));
     expect(rss(e.mm)).toBe("anon 0 file 16 shmem 0 swap 0");
     // mincore reports page-cache residency, mapped or not.
-    const mc = sys_mincore(e.t, W, 64 * PG);
+    const mc = sys_mincore(e.m, e.t, W, 64 * PG);
     expect(mc.ok && mc.value.join("")).toBe(`${"0".repeat(4)}${"1".repeat(32)}${"0".repeat(28)}`);
     // Page 36 is not cached: major again.
     expect(read(e, W + 36 * PG).major).toBe(1);

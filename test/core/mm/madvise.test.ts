@@ -71,7 +71,7 @@ function madv(e: Env, addr: number, len: number, advice: number) {
 
 /** mincore over n pages as a "0110" string (the call must succeed). */
 function mc(e: Env, addr: number, n: number): string {
-  return [...e.ok(sys_mincore(e.t, addr, n * PG))].join("");
+  return [...e.ok(sys_mincore(e.m, e.t, addr, n * PG))].join("");
 }
 
 const anon = (e: Env) => e.mm.rss_stat[MM_ANONPAGES];

@@ -38,12 +38,12 @@ const FIX = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
 /** mincore over `len` bytes; the vector as a string (the call must succeed). */
 function mc(e: Env, addr: number, len: number): string {
-  return [...e.ok(sys_mincore(e.t, addr, len))].join("");
+  return [...e.ok(sys_mincore(e.m, e.t, addr, len))].join("");
 }
 
 /** The ENOMEM result of a mincore that hits a hole: the entries written before it. */
 function partial(e: Env, addr: number, len: number): string | undefined {
-  const r = sys_mincore(e.t, addr, len);
+  const r = sys_mincore(e.m, e.t, addr, len);
   e.fails(r, ENOMEM);
   return r.partial ? [...r.partial].join("") : undefined;
 }
@@ -60,19 +60,19 @@ function openFile(e: Env, path: string, size: number, flags = O_RDONLY): number 
 describe("mincore: argument checks", () => {
   it("an unaligned start is EINVAL first: with len 0, with a huge len", () => {
     const e = env();
-    e.fails(sys_mincore(e.t, W + 1, PG), EINVAL);
-    e.fails(sys_mincore(e.t, W + 1, 0), EINVAL);
-    e.fails(sys_mincore(e.t, W + 1, -1), EINVAL);
-    e.fails(sys_mincore(e.t, W + 0x800, 1 << 30), EINVAL);
+    e.fails(sys_mincore(e.m, e.t, W + 1, PG), EINVAL);
+    e.fails(sys_mincore(e.m, e.t, W + 1, 0), EINVAL);
+    e.fails(sys_mincore(e.m, e.t, W + 1, -1), EINVAL);
+    e.fails(sys_mincore(e.m, e.t, W + 0x800, 1 << 30), EINVAL);
   });
 
   it("access_ok(start, len): an end past TASK_SIZE or a wrap is ENOMEM, even with len 0", () => {
     const e = env();
-    e.fails(sys_mincore(e.t, W, -1), ENOMEM);
-    e.fails(sys_mincore(e.t, W, 2 ** 47), ENOMEM);
-    e.fails(sys_mincore(e.t, TASK_SIZE, 1), ENOMEM);
-    e.fails(sys_mincore(e.t, 0x800000000000, 0), ENOMEM);
-    e.fails(sys_mincore(e.t, -PG, 0), ENOMEM);
+    e.fails(sys_mincore(e.m, e.t, W, -1), ENOMEM);
+    e.fails(sys_mincore(e.m, e.t, W, 2 ** 47), ENOMEM);
+    e.fails(sys_mincore(e.m, e.t, TASK_SIZE, 1), ENOMEM);
+    e.fails(sys_mincore(e.m, e.t, 0x800000000000, 0), ENOMEM);
+    e.fails(sys_mincore(e.m, e.t, -PG, 0), ENOMEM);
     // len 0 inside the user range returns 0 with nothing written, even on a hole.
     expect(mc(e, W, 0)).toBe("");
     expect(mc(e, TASK_SIZE, 0)).toBe("");
@@ -137,7 +137,7 @@ describe("mincore: anonymous memory", () => {
     e.ok(sys_mmap(e.m, e.t, W, 5000 * PG, RW, FIX, -1, 0));
     e.ok(sys_mmap(e.m, e.t, W + 5000 * PG, 100 * PG, PROT_READ, FIX | MAP_POPULATE, -1, 0));
     madv(e, W + 4095 * PG, 2 * PG, MADV_POPULATE_WRITE);
-    const v = e.ok(sys_mincore(e.t, W, 5100 * PG));
+    const v = e.ok(sys_mincore(e.m, e.t, W, 5100 * PG));
     expect(v.length).toBe(5100);
     expect(v.reduce((a, b) => a + b, 0)).toBe(102);
     expect([v[4094], v[4095], v[4096], v[4097], v[4999], v[5000], v[5099]]).toEqual([0, 1, 1, 0, 0, 1, 1]);

@@ -57,7 +57,7 @@ const FIX = ANON | MAP_FIXED;
 const F0 = -W / PG;
 
 function resident(e: Env, addr: number, pages: number): number[] {
-  const r = sys_mincore(e.t, addr, pages * PG);
+  const r = sys_mincore(e.m, e.t, addr, pages * PG);
   return Array.from(r.ok ? r.value : r.partial!);
 }
 

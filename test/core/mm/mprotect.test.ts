@@ -585,6 +585,6 @@ describe("mprotect: locked mappings", () => {
     expect(flagsAt(e.mm, W)).toBe("mr mw me lo");
     expect(flagsAt(e.mm, W + PG)).toBe("rd wr mr mw me lo ac");
     expect([e.mm.locked_vm, e.t.min_flt, e.mm.rss_stat[MM_ANONPAGES], e.mm.data_vm]).toEqual([4, 2, 2, 2]);
-    expect(Array.from(e.ok(sys_mincore(e.t, W, 4 * PG)))).toEqual([0, 1, 1, 0]);
+    expect(Array.from(e.ok(sys_mincore(e.m, e.t, W, 4 * PG)))).toEqual([0, 1, 1, 0]);
   });
 });

@@ -61,7 +61,7 @@ function mremap(e: Env, addr: number, old_len: number, new_len: number, flags = 
 
 /** mincore() of n pages at addr as a string of 0/1. */
 function resident(e: Env, addr: number, n: number): string {
-  return Array.from(e.ok(sys_mincore(e.t, addr, n * PG))).join("");
+  return Array.from(e.ok(sys_mincore(e.m, e.t, addr, n * PG))).join("");
 }
 
 /** Build a machine whose map_count is exactly `count`: 1-page VMAs alternating PROT_NONE/READ. */
@@ -430,7 +430,7 @@ describe("mremap: moves", () => {
     expect(e.ok(mremap(e, W, 4 * PG, 4 * PG, MOVE, D))).toBe(D);
     expect(layout(e.mm)).toEqual(["64-68 rw-p 0 a"]);
     expect(resident(e, D, 4)).toBe("1111");
-    e.fails(sys_mincore(e.t, W, 4 * PG), ENOMEM);
+    e.fails(sys_mincore(e.m, e.t, W, 4 * PG), ENOMEM);
     expect(e.mm.get_mm_rss()).toBe(4);
     expect(e.mm.total_vm).toBe(4);
     expect(e.mm.data_vm).toBe(4);
@@ -633,7 +633,7 @@ describe("mremap: MREMAP_FIXED without resize over several VMAs (6.17)", () => {
       "67-68 r--p 67",
       "70-72 r-xp 70",
     ]);
-    e.fails(sys_mincore(e.t, D, 8 * PG), ENOMEM);
+    e.fails(sys_mincore(e.m, e.t, D, 8 * PG), ENOMEM);
     expect(resident(e, D, 2)).toBe("11");
     expect(e.mm.total_vm).toBe(9);
     expect(e.mm.exec_vm).toBe(4);

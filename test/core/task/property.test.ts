@@ -15,13 +15,20 @@
  *
  * Properties, after every step: no exception but the documented TaskBlockedError for calls to a
  * blocked vfork parent; validate_machine() (frames, refcounts, mapcounts, RSS, page tables, page
- * caches, Committed_AS, mm_users per task); every read returns the model's bytes and signal. At
- * the end every task reads its whole window against the model, then everything exits and only
- * page-cache frames remain. A second run of the same sequence must give the same trace.
+ * caches, Committed_AS, mm_users per task, LRU lists, swap counts and swap cache); every read
+ * returns the model's bytes and signal. At the end every task reads its whole window against the
+ * model, then everything exits and only page-cache frames remain (no swap slot in use). A second
+ * run of the same sequence must give the same trace.
+ *
+ * Under memory pressure (machines of 512 and 640 KiB, with and without swap) the same model holds for every
+ * task the OOM killer did not kill: whatever was swapped out, dropped from the page cache, or
+ * reclaimed reads back as written. A call that ran out of memory is checked for what it did
+ * before (an access up to where it stopped, a short pwrite); killed tasks leave the model.
  * MMSIM_PROP_SCALE / MMSIM_PROP_SEED as for test/core/mm/property.test.ts.
  */
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { ENOMEM } from "../../../src/core/abi/errno.js";
 import {
   MADV_DONTNEED,
   MAP_ANONYMOUS,
@@ -244,20 +251,25 @@ function prune(wd: World): void {
   for (const t of [...wd.model.keys()]) if (!wd.live.includes(t)) wd.model.delete(t);
 }
 
-/** An access by task t, checked against the model; the model is updated for writes. */
-function access(wd: World, t: task_struct, addr: number, len: number, write: boolean, byte: number): void {
+/**
+ * An access by task t, checked against the model; the model is updated for writes. An access the
+ * OOM killer stopped did what it did up to there (a write to shared memory stays visible to the
+ * tasks that survive).
+ */
+function access(wd: World, t: task_struct, addr: number, len: number, write: boolean, byte: number): string {
   const mm = wd.model.get(t)!;
   const data = pattern(byte, len);
   const r = access_vm(wd.m, t, addr, len, write ? "write" : "read", write ? data : undefined);
-  // The model: page by page until the first fault.
+  // The model: page by page until the first fault (or until where memory ran out).
+  const limit = r.oom ? r.done : len;
   let done = 0;
   let sig: { code: Sig; addr: number } | null = null;
   const expect = new Uint8Array(write ? 0 : len);
-  while (done < len) {
+  while (done < limit) {
     const a = addr + done;
     const i = Math.floor((a - W) / PG);
     const off = (a - W) % PG;
-    const n = Math.min(PG - off, len - done);
+    const n = Math.min(PG - off, limit - done);
     const target = i < 0 || i >= WP ? "SEGV_MAPERR" : write ? poke(mm, i) : peek(mm, i);
     if (typeof target === "string") {
       sig = { code: target, addr: a };
@@ -277,11 +289,17 @@ function access(wd: World, t: task_struct, addr: number, len: number, write: boo
         fail(wd, `read ${hex(addr)}+${len}: byte ${k} is ${r.data[k]}, model says ${expect[k]}`);
     }
   }
+  if (r.oom === "killed" && t.state === "running") fail(wd, `task ${t.pid} reported killed but runs`);
+  return r.oom ? `oom ${r.oom} after ${r.done}` : "checked";
 }
+
+/** A machine small enough that calls may run out of memory. */
+const pressure = (m: Machine) => m.totalram_pages <= 1024;
 
 /** Run one op; returns a line for the trace. */
 function step(wd: World, op: Op): string {
   const { m } = wd;
+  if (wd.live.length === 0) return `${JSON.stringify(op)} = skipped (every task was killed)`;
   const t = wd.live[op.t % wd.live.length]!;
   const mm = wd.model.get(t)!;
   const at = (p: number) => W + p * PG;
@@ -357,16 +375,20 @@ function step(wd: World, op: Op): string {
     }
     case "write":
     case "read":
-      access(wd, t, at(op.page) + op.off, op.len, op.k === "write", op.k === "write" ? op.byte : 0);
-      return `${line} = checked`;
+      return `${line} = ${access(wd, t, at(op.page) + op.off, op.len, op.k === "write", op.k === "write" ? op.byte : 0)}`;
     case "pwrite": {
       const f = wd.files[op.file]!;
       const data = pattern(op.byte, op.pages * PG);
       const r = sys_pwrite(m, t, 3 + op.file, data, op.page * PG);
-      if (!r.ok) fail(wd, `pwrite failed: ${r.errno}`);
-      while (f.pages.length < op.page + op.pages) f.pages.push(new Uint8Array(PG));
-      for (let i = 0; i < op.pages; i++) f.pages[op.page + i]!.set(data.subarray(i * PG, (i + 1) * PG));
-      return `${line} = ok`;
+      // Out of memory: nothing (ENOMEM) or a short write.
+      if (!r.ok && r.errno !== ENOMEM) fail(wd, `pwrite failed: ${r.errno}`);
+      const n = r.ok ? r.value : 0;
+      if (n < data.length && m.profile.ramBytes > 64 * 2 ** 20)
+        fail(wd, `short pwrite ${n} without pressure`);
+      const last = op.page + Math.ceil(n / PG);
+      while (f.pages.length < last) f.pages.push(new Uint8Array(PG));
+      for (let k = 0; k < n; k += PG) f.pages[op.page + k / PG]!.set(data.subarray(k, Math.min(n, k + PG)));
+      return `${line} = ${n}`;
     }
     case "fork":
     case "clone":
@@ -380,6 +402,8 @@ function step(wd: World, op: Op): string {
         vfork: CLONE_VM | CLONE_VFORK,
       }[op.k];
       const r = do_fork(m, t, flags);
+      // Out of memory for the child's kernel stack and page tables (the parent may be the victim).
+      if (!r.ok && r.errno === ENOMEM && pressure(m)) return `${line} = ENOMEM`;
       if (!r.ok) fail(wd, `fork failed: ${r.errno}`);
       wd.live.push(r.value);
       wd.model.set(r.value, flags & CLONE_VM ? mm : mm.fork());
@@ -387,12 +411,13 @@ function step(wd: World, op: Op): string {
     }
     case "exec": {
       const r = do_execve(m, t, {});
-      if (!r.ok) fail(wd, `execve failed: ${r.errno}`);
+      // Out of memory part of the way (past the old mm: the task, if it survived, has a new one).
+      if (!r.ok && !(r.errno === ENOMEM && pressure(m))) fail(wd, `execve failed: ${r.errno}`);
       // de_thread: the other threads are gone; the window is empty in the new mm.
       for (const o of wd.live) if (o !== t && o.tgid === t.tgid) wd.model.delete(o);
       wd.model.set(t, new MmModel());
       prune(wd);
-      return `${line} = ok`;
+      return `${line} = ${r.ok ? "ok" : "ENOMEM"}`;
     }
     case "exit":
     case "exit_group": {
@@ -415,9 +440,10 @@ function step(wd: World, op: Op): string {
 
 /** The whole window of every runnable task against the model; then everything exits. */
 function finish(wd: World): void {
-  for (const t of wd.live) {
-    if (t.state !== "running") continue;
-    for (let i = 0; i < WP; i++) access(wd, t, W + i * PG, PG, false, 0);
+  for (const t of [...wd.live]) {
+    // Reading back swapped pages allocates: the OOM killer may take tasks here too.
+    for (let i = 0; i < WP && t.state === "running"; i++) access(wd, t, W + i * PG, PG, false, 0);
+    prune(wd);
   }
   validate_machine(wd.m);
   for (const t of [...wd.m.tasks.values()])
@@ -427,9 +453,13 @@ function finish(wd: World): void {
   for (const ino of wd.m.fs.files()) cached += ino.i_pages.size;
   if (wd.m.frames.nr_used !== cached)
     fail(wd, `after every exit: ${wd.m.frames.nr_used} frames in use, ${cached} in page caches`);
+  if (wd.m.swap.inuse_pages !== 0) fail(wd, `after every exit: ${wd.m.swap.inuse_pages} swap slots in use`);
   if (wd.m.vm_committed_as !== wd.m.vm_committed_unaccounted)
     fail(wd, `Committed_AS ${wd.m.vm_committed_as} left`);
 }
+
+/** What the runs of a check() did, to show that pressure was there (a test that cannot fail proves nothing). */
+const seen = { pswpout: 0, pswpin: 0, pgsteal_file: 0, pglazyfreed: 0, oom_kill: 0, refaults: 0 };
 
 function run(profile: Partial<KernelProfile>, ops: Op[]): string[] {
   const wd = setup(profile);
@@ -437,6 +467,8 @@ function run(profile: Partial<KernelProfile>, ops: Op[]): string[] {
     let line: string;
     try {
       line = step(wd, op);
+      // Tasks the OOM killer took (any step that allocates may have killed anyone) leave the model.
+      prune(wd);
       validate_machine(wd.m);
     } catch (e) {
       if (e instanceof PropertyFailure) throw e;
@@ -444,6 +476,13 @@ function run(profile: Partial<KernelProfile>, ops: Op[]): string[] {
     }
     wd.trace.push(line);
   }
+  const e = wd.m.vm_events;
+  seen.pswpout += e.pswpout;
+  seen.pswpin += e.pswpin;
+  seen.pgsteal_file += e.pgsteal_file;
+  seen.pglazyfreed += e.pglazyfreed;
+  seen.oom_kill += e.oom_kill;
+  seen.refaults += e.workingset_refault_anon + e.workingset_refault_file;
   finish(wd);
   return wd.trace;
 }
@@ -451,7 +490,8 @@ function run(profile: Partial<KernelProfile>, ops: Op[]): string[] {
 const SEED = Number(process.env["MMSIM_PROP_SEED"] ?? 0);
 const SCALE = Number(process.env["MMSIM_PROP_SCALE"] ?? 1);
 
-function check(profile: Partial<KernelProfile>, seed: number, numRuns: number): void {
+function check(profile: Partial<KernelProfile>, seed: number, numRuns: number): typeof seen {
+  for (const k of Object.keys(seen) as (keyof typeof seen)[]) seen[k] = 0;
   fc.assert(
     fc.property(fc.noBias(fc.array(opArb, { maxLength: 250, size: "max" })), (ops) => {
       const a = run(profile, ops);
@@ -460,6 +500,7 @@ function check(profile: Partial<KernelProfile>, seed: number, numRuns: number): 
     }),
     { seed: seed + SEED, numRuns: Math.max(1, Math.round(numRuns * SCALE)), endOnFailure: false },
   );
+  return { ...seen };
 }
 
 describe("tasks, lifecycle and memory contents against a byte model", () => {
@@ -469,4 +510,35 @@ describe("tasks, lifecycle and memory contents against a byte model", () => {
     () => check({ zeroPage: true, randomizeVaSpace: 2 }, 202, 40),
     60_000,
   );
+});
+
+describe("under memory pressure: no byte of a task the OOM killer spared is lost", () => {
+  const KiB = 1024;
+  it("640 KiB of RAM, 1 MiB of swap: anonymous pages swap out and back", () => {
+    const s = check({ ramBytes: 640 * KiB, swapBytes: 1024 * KiB }, 303, 40);
+    expect(s.pswpout).toBeGreaterThan(0);
+    expect(s.pswpin).toBeGreaterThan(0);
+    expect(s.pgsteal_file).toBeGreaterThan(0);
+  }, 120_000);
+  it("512 KiB of RAM, 64 KiB of swap: swap fills, the OOM killer runs", () => {
+    const s = check({ ramBytes: 512 * KiB, swapBytes: 64 * KiB }, 404, 40);
+    expect(s.pswpin).toBeGreaterThan(0);
+    expect(s.oom_kill).toBeGreaterThan(0);
+  }, 120_000);
+  it("512 KiB of RAM, no swap: page cache only, then the OOM killer", () => {
+    const s = check({ ramBytes: 512 * KiB, swapBytes: 0 }, 505, 40);
+    expect(s.pswpout).toBe(0);
+    expect(s.pgsteal_file).toBeGreaterThan(0);
+    expect(s.oom_kill).toBeGreaterThan(0);
+  }, 120_000);
+  it("the classic policies (fifo, lru, clock), 640 KiB of RAM, 1 MiB of swap", () => {
+    for (const [policy, seed] of [
+      ["fifo", 606],
+      ["lru", 707],
+      ["clock", 808],
+    ] as const) {
+      const s = check({ ramBytes: 640 * KiB, swapBytes: 1024 * KiB, replacementPolicy: policy }, seed, 15);
+      expect(s.pswpin).toBeGreaterThan(0);
+    }
+  }, 120_000);
 });

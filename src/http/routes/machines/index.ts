@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { meminfo_values, show_meminfo, show_vmstat, vmstat_values } from "../../../core/mem/meminfo.js";
+import { nr_free_pages } from "../../../core/mem/page_alloc.js";
 import { wantsJson } from "../../content.js";
 import type { MachineEntry } from "../../machine_registry.js";
 import { errors, MachineParams } from "../../schemas/common.js";
@@ -27,6 +28,8 @@ export function machineView(e: MachineEntry): z.infer<typeof MachineView> {
     profile: { ...m.profile },
     tasks: m.tasks.size,
     frames: m.frames.nr_used,
+    free_pages: Math.max(0, nr_free_pages(m)),
+    swap_used: m.swap.inuse_pages,
     committed_as: m.vm_committed_as,
   };
 }
@@ -120,10 +123,9 @@ export default async function machineRoutes(base: FastifyInstance): Promise<void
       },
     },
     async (req, reply) => {
-      const e = app.machines.get(req.params.mid);
-      if (wantsJson(req))
-        return reply.type("application/json").send(Object.fromEntries(vmstat_values(e.machine, e.vmEvents)));
-      return reply.type("text/plain; charset=utf-8").send(show_vmstat(e.machine, e.vmEvents));
+      const m = app.machines.get(req.params.mid).machine;
+      if (wantsJson(req)) return reply.type("application/json").send(Object.fromEntries(vmstat_values(m)));
+      return reply.type("text/plain; charset=utf-8").send(show_vmstat(m));
     },
   );
 
@@ -154,6 +156,7 @@ export default async function machineRoutes(base: FastifyInstance): Promise<void
     async (req) => {
       const e = app.machines.get(req.params.mid);
       applySysctl(e.machine.profile, req.body, app.machines.limits);
+      e.machine.profile_changed();
       return readSysctl(e.machine.profile);
     },
   );

@@ -1,7 +1,13 @@
 import { z } from "zod";
+import { REPLACEMENT_POLICIES, type ReplacementPolicy } from "../../../core/mem/lru.js";
 import { SysctlPatch, SysctlView } from "../../sysctl.js";
 
 const bytes = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** Swap slots are 24-bit numbers in a swap entry: less than 64 GiB. */
+const swapBytes = z
+  .int()
+  .min(0)
+  .max(2 ** 36 - 4096);
 
 /** The kernel knobs of a machine (core/profile.ts KernelProfile), any subset when creating one. */
 export const Profile = z
@@ -32,7 +38,14 @@ export const Profile = z
     softDirty: z.boolean(),
     pku: z.boolean(),
     ramBytes: bytes.min(4096),
-    swapBytes: bytes,
+    swapBytes: swapBytes,
+    minFreeKbytes: z.int().min(0),
+    watermarkScaleFactor: z.int().min(1).max(3000),
+    swappiness: z.int().min(0).max(200),
+    replacementPolicy: z.enum(REPLACEMENT_POLICIES as [ReplacementPolicy, ...ReplacementPolicy[]]).meta({
+      description:
+        "How pages are chosen for eviction: linux (active/inactive LRU lists, second chance, workingset), or the classic fifo, lru (every access moves the page to the head) and clock (second chance on one list)",
+    }),
   })
   .meta({ id: "KernelProfile", description: "The kernel knobs that differ between kernels and hosts" });
 
@@ -48,7 +61,7 @@ export const CreateMachine = z
       .optional()
       .meta({ description: "RNG seed (ASLR): the same seed replays the same layouts. Default 0" }),
     ramBytes: bytes.min(4096).optional(),
-    swapBytes: bytes.optional(),
+    swapBytes: swapBytes.optional(),
     profile: Profile.partial().optional(),
     sysctl: SysctlPatch.optional(),
   })
@@ -62,6 +75,8 @@ export const MachineView = z
     profile: z.object(Profile.shape).meta({ id: "KernelProfileView" }),
     tasks: z.int().meta({ description: "Tasks, zombies included" }),
     frames: z.int().meta({ description: "Physical frames in use (the zero page excluded)" }),
+    free_pages: z.int().meta({ description: "Free pages (MemFree in pages)" }),
+    swap_used: z.int().meta({ description: "Swap slots in use" }),
     committed_as: z.int().meta({ description: "vm_committed_as, pages" }),
   })
   .meta({ id: "Machine" });

@@ -1,17 +1,20 @@
 /**
- * Tasks: spawn (a fresh process: an empty mm, then execve of its image), list, get, and kill
- * (SIGKILL: the whole thread group exits and becomes a zombie until its parent reaps it).
+ * Tasks: spawn (a fresh process: an empty mm, then execve of its image), list, get, kill (SIGKILL:
+ * the whole thread group exits and becomes a zombie until its parent reaps it), and the OOM
+ * killer's view of a task (oom_score, oom_score_adj).
  */
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import type { z } from "zod";
+import { z } from "zod";
 import { ERRNO_MESSAGES, errnoName } from "../../../core/abi/errno.js";
+import type { Machine } from "../../../core/machine.js";
+import { oom_score, set_oom_score_adj } from "../../../core/mem/oom_kill.js";
 import { do_execve } from "../../../core/task/exec.js";
 import { do_exit, do_group_exit, SIGKILL } from "../../../core/task/exit.js";
 import { RLIM_INFINITY, type Rlimits, type task_struct } from "../../../core/task/task.js";
 import { ApiError, overLimit } from "../../errors.js";
 import { errors, MachineParams, TaskParams } from "../../schemas/common.js";
-import { SpawnTask, TaskList, TaskView } from "./schemas.js";
+import { OomScore, OomScoreAdj, SpawnTask, TaskList, TaskView } from "./schemas.js";
 
 export function taskView(t: task_struct): z.infer<typeof TaskView> {
   return {
@@ -24,6 +27,8 @@ export function taskView(t: task_struct): z.infer<typeof TaskView> {
     min_flt: t.min_flt,
     maj_flt: t.maj_flt,
     exit_code: t.exit_code,
+    oom_score_adj: t.oom_score_adj,
+    oom_killed: t.oom_victim,
   };
 }
 
@@ -55,12 +60,12 @@ export default async function taskRoutes(base: FastifyInstance): Promise<void> {
         rlimits[k as keyof Rlimits] = v === "unlimited" ? RLIM_INFINITY : v;
       if (rlimits.DATA !== undefined) rlimits.DATA_max = rlimits.DATA;
       const task = m.spawnEmpty({ comm: body.comm ?? "task", rlimits, caps: body.caps ?? {} });
+      if (body.oom_score_adj !== undefined) set_oom_score_adj(m, task, body.oom_score_adj);
       if (body.image !== "empty") {
         const r = do_execve(m, task, { image: body.image, argv: body.argv, envp: body.envp });
-        e.vmEvents.pgfault += task.min_flt + task.maj_flt;
-        e.vmEvents.pgmajfault += task.maj_flt;
         if (!r.ok) {
-          do_exit(m, task, 127);
+          // Killed by the OOM killer while its image was loaded: it has exited already.
+          if (task.state === "running") do_exit(m, task, 127);
           throw new ApiError(
             400,
             "EXEC_FAILED",
@@ -91,6 +96,47 @@ export default async function taskRoutes(base: FastifyInstance): Promise<void> {
     "/machines/:mid/tasks/:pid",
     { schema: { tags, summary: "A task", params: TaskParams, response: { 200: TaskView, ...errors(404) } } },
     async (req) => taskView(app.machines.get(req.params.mid).task(req.params.pid)),
+  );
+
+  const oomView = (m: Machine, t: task_struct) => ({
+    oom_score_adj: t.oom_score_adj,
+    oom_score: oom_score(m, t),
+  });
+
+  app.get(
+    "/machines/:mid/tasks/:pid/oom_score",
+    {
+      schema: {
+        tags,
+        summary: "/proc/PID/oom_score and oom_score_adj",
+        params: TaskParams,
+        response: { 200: OomScore, ...errors(404) },
+      },
+    },
+    async (req) => {
+      const e = app.machines.get(req.params.mid);
+      return oomView(e.machine, e.task(req.params.pid));
+    },
+  );
+
+  app.put(
+    "/machines/:mid/tasks/:pid/oom_score_adj",
+    {
+      schema: {
+        tags,
+        summary:
+          "Write /proc/PID/oom_score_adj: the task's thread group and the processes sharing its mm get it",
+        params: TaskParams,
+        body: z.strictObject({ oom_score_adj: OomScoreAdj }),
+        response: { 200: OomScore, ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const e = app.machines.get(req.params.mid);
+      const t = e.task(req.params.pid);
+      set_oom_score_adj(e.machine, t, req.body.oom_score_adj);
+      return oomView(e.machine, t);
+    },
   );
 
   app.delete(

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { ImageOrEmpty } from "../../schemas/image.js";
 
+/** oom_score_adj: -1000 (never killed by the OOM killer) .. 1000 (killed first). */
+export const OomScoreAdj = z.int().min(-1000).max(1000).meta({
+  description:
+    "oom_score_adj: added to the OOM killer's badness in thousandths of RAM + swap; -1000 exempts the task",
+});
+
 const limit = z.union([z.int().min(0), z.literal("unlimited")]);
 
 export const SpawnTask = z
@@ -26,6 +32,7 @@ export const SpawnTask = z
       .strictObject({ CAP_IPC_LOCK: z.boolean(), CAP_SYS_RAWIO: z.boolean(), CAP_SYS_ADMIN: z.boolean() })
       .partial()
       .optional(),
+    oom_score_adj: OomScoreAdj.optional(),
   })
   .meta({ id: "SpawnTask" });
 
@@ -40,7 +47,19 @@ export const TaskView = z
     min_flt: z.int(),
     maj_flt: z.int(),
     exit_code: z.int().nullable().meta({ description: "The wait status once exited" }),
+    oom_score_adj: z.int().meta({ description: "/proc/PID/oom_score_adj" }),
+    oom_killed: z.boolean().meta({ description: "Killed by the OOM killer" }),
   })
   .meta({ id: "Task" });
+
+/** /proc/PID/oom_score_adj and oom_score. */
+export const OomScore = z
+  .object({
+    oom_score_adj: z.int(),
+    oom_score: z.int().meta({
+      description: "/proc/PID/oom_score: the OOM killer's badness scaled to 0..1333 (0: never chosen)",
+    }),
+  })
+  .meta({ id: "OomScore" });
 
 export const TaskList = z.object({ tasks: z.array(TaskView) });
