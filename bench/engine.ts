@@ -58,7 +58,8 @@ import { sys_mprotect } from "../src/core/mm/mprotect.js";
 import type { mm_struct } from "../src/core/mm/types.js";
 import { find_vma } from "../src/core/mm/vma.js";
 import type { task_struct } from "../src/core/task/task.js";
-import { compileC, fail, fmt, fmtRatio, fullGc, KernelChild, median } from "./kernel_child.js";
+import { fail, fmt, fmtRatio, median } from "./figures.js";
+import { compileC, fullGc, KernelChild } from "./kernel_child.js";
 
 const MAP_COUNTS = [10, 1000, 30000, 65530] as const;
 /** Interleaved rounds per (op, map_count); the reported figure is their median. */

@@ -1,7 +1,7 @@
 /**
  * What every engine-versus-kernel benchmark shares: compiling its C side with the `cc` on PATH,
  * driving it over a line protocol on stdin/stdout (one command line in, one reply line out, "err …"
- * on failure), and the statistics and number formats of the printed tables.
+ * on failure), and full GCs between setups (the tables' figures are in figures.ts).
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -9,32 +9,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { fail } from "./figures.js";
 
 /** A full GC between setups, so garbage from building one space is not collected while timing the next. */
 setFlagsFromString("--expose-gc");
 export const fullGc = runInNewContext("gc") as () => void;
-
-export function fail(msg: string): never {
-  throw new Error(`bench: ${msg}`);
-}
-
-export function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return Number.NaN;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
-
-/** ns (or any cost) with three significant-ish digits; "n/a" when there is no figure. */
-export function fmt(x: number): string {
-  if (!Number.isFinite(x)) return "n/a";
-  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
-}
-
-export function fmtRatio(r: number): string {
-  if (!Number.isFinite(r) || r <= 0) return "n/a";
-  return r >= 10 ? r.toFixed(1) : r.toFixed(2);
-}
 
 /**
  * Compile bench/<name>.c into dir with cc -O2 (-static first when asked: fewer VMAs in the

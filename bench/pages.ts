@@ -46,7 +46,8 @@ import { do_exit, do_wait4 } from "../src/core/task/exit.js";
 import { do_fork } from "../src/core/task/fork.js";
 import type { ImageSpec } from "../src/core/task/image.js";
 import type { task_struct } from "../src/core/task/task.js";
-import { compileC, fail, fmt, fmtRatio, fullGc, KernelChild, median } from "./kernel_child.js";
+import { fail, fmt, fmtRatio, median } from "./figures.js";
+import { compileC, fullGc, KernelChild } from "./kernel_child.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 9);
 const PAGES = 16384; // 64 MiB

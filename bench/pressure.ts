@@ -39,6 +39,7 @@ import { RESERVE_OK, reserve_pages } from "../src/core/mem/vmscan.js";
 import { access_vm } from "../src/core/mm/access.js";
 import { sys_mmap, sys_munmap } from "../src/core/mm/mmap.js";
 import type { task_struct } from "../src/core/task/task.js";
+import { fail, fmt, median } from "./figures.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 9);
 const MiB = 2 ** 20;
@@ -47,16 +48,6 @@ const SWAP = 256 * MiB;
 const RAM_PAGES = RAM / PAGE_SIZE;
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
-
-function fail(msg: string): never {
-  throw new Error(`bench pressure: ${msg}`);
-}
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -183,10 +174,6 @@ function baseline(): number[] {
     if (!sys_munmap(m, t, addr, pages * PAGE_SIZE).ok) fail("munmap");
   }
   return res;
-}
-
-function fmt(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
 }
 
 function main(): void {

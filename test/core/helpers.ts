@@ -14,6 +14,7 @@ import {
 import type { SysResult } from "../../src/core/lib/result.js";
 import { Machine, type MachineOptions, type SpawnOptions } from "../../src/core/machine.js";
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_lazyfree } from "../../src/core/mem/frames.js";
+import { access_vm } from "../../src/core/mm/access.js";
 import { add_to_page_cache } from "../../src/core/mm/fault.js";
 import { sys_mmap } from "../../src/core/mm/mmap.js";
 import {
@@ -218,3 +219,16 @@ export function fileOnDisk(m: Machine, path: string, pages: number, tag: number,
 /** Text helpers for contents. */
 export const bytes = (s: string) => new TextEncoder().encode(s);
 export const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Task t stores the string's bytes at addr (a signal fails the test). */
+export function store(m: Machine, t: task_struct, addr: number, s: string): void {
+  const r = access_vm(m, t, addr, s.length, "write", bytes(s));
+  expect(r.signal, `store at ${addr.toString(16)}`).toBeUndefined();
+}
+
+/** Task t loads n bytes at addr, as text with "." for each zero byte (a signal fails the test). */
+export function load(m: Machine, t: task_struct, addr: number, n: number): string {
+  const r = access_vm(m, t, addr, n, "read");
+  expect(r.signal, `load at ${addr.toString(16)}`).toBeUndefined();
+  return text(r.data).replaceAll("\0", ".");
+}

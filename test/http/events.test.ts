@@ -3,29 +3,16 @@
  * carries, filters (query and in-band), resume from the ring, gaps, the all-machines stream, bad
  * client messages. Every received item is validated against the catalogue by EventClient.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CoreEvent } from "../../src/core/events.js";
-import { EventClient, range, seqs } from "./events_client.js";
+import { range, seqs, streamsOf } from "./events_client.js";
 import { call, type Server, spawn, startServer } from "./helpers.js";
 
 const W = "0x100000000000";
 const PG = 4096;
 
 let s: Server;
-const clients: EventClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    expect(c.problems).toEqual([]);
-    c.ws.terminate();
-  }
-  await s?.close();
-});
-
-async function open(path: string, headers?: Record<string, string>): Promise<EventClient> {
-  const c = await EventClient.open(s, path, headers);
-  clients.push(c);
-  return c;
-}
+const { open } = streamsOf(() => s);
 
 /** An empty task with n pages mapped read-write at W. */
 async function task(n = 4, mid = "default"): Promise<number> {

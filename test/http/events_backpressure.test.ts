@@ -4,29 +4,16 @@
  * closed with 4008; a peer that stops answering pings is cut; 100 subscribers each get the whole
  * ordered stream. Real ws clients, a real server; the stall is a client that stops reading its socket.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Subscriber } from "../../src/events/subscriber.js";
-import { EventClient, range, seqs } from "./events_client.js";
+import { EventClient, range, seqs, streamsOf } from "./events_client.js";
 import { type Server, spawn, startServer } from "./helpers.js";
 
 const W = "0x100000000000";
 const PG = 4096;
 
 let s: Server;
-const clients: EventClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    expect(c.problems).toEqual([]);
-    c.ws.terminate();
-  }
-  await s?.close();
-});
-
-async function open(path = "/v1/machines/default/events", headers?: Record<string, string>) {
-  const c = await EventClient.open(s, path, headers);
-  clients.push(c);
-  return c;
-}
+const { open, keep } = streamsOf(() => s);
 
 /** `rounds` x (mmap `pages` fresh pages at W, write them all): about rounds * (pages + 1) events. */
 async function storm(pid: number, rounds: number, pages = 256): Promise<void> {
@@ -145,8 +132,7 @@ describe("heartbeats", () => {
     const ws = new WebSocket(`${s.url.replace("http", "ws")}/v1/machines/default/events`, {
       autoPong: false,
     });
-    const dead = new EventClient(ws);
-    clients.push(dead);
+    const dead = keep(new EventClient(ws));
     await dead.until((c) => c.items.length > 0, "subscribed");
     expect((await dead.closed).code).toBe(1006);
     expect(s.app.events.stats.closed.dead).toBe(1);

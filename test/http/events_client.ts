@@ -5,6 +5,7 @@
  */
 import { once } from "node:events";
 import type { Socket } from "node:net";
+import { afterEach, expect } from "vitest";
 import WebSocket from "ws";
 import { ServerItem, type ServerItemT, type WireEvent } from "../../src/events/wire.js";
 import type { Server } from "./helpers.js";
@@ -145,6 +146,31 @@ export class EventClient {
     this.waiters = [];
     for (const r of w) r();
   }
+}
+
+/**
+ * The streams a test file opens on its server (`server()`: the one the current test started).
+ * `open` connects a stream and keeps it, `keep` adopts one made by hand. After each test every kept
+ * stream must have seen no protocol problem; they are cut, then the server is closed.
+ */
+export function streamsOf(server: () => Server | undefined) {
+  const kept: EventClient[] = [];
+  afterEach(async () => {
+    for (const c of kept.splice(0)) {
+      expect(c.problems).toEqual([]);
+      c.ws.terminate();
+    }
+    await server()?.close();
+  });
+  const keep = (c: EventClient) => {
+    kept.push(c);
+    return c;
+  };
+  return {
+    keep,
+    open: async (path = "/v1/machines/default/events", headers?: Record<string, string>) =>
+      keep(await EventClient.open(server()!, path, headers)),
+  };
 }
 
 /** The seqs of a machine's events, in arrival order. */

@@ -3,25 +3,12 @@
  * bad query, connection limit, plain GET), the subscribers gauge, and shutdown closing streams with
  * 1001, a stalled one included.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { EventClient } from "./events_client.js";
+import { describe, expect, it } from "vitest";
+import { EventClient, streamsOf } from "./events_client.js";
 import { type Server, spawn, startServer } from "./helpers.js";
 
 let s: Server;
-const clients: EventClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    expect(c.problems).toEqual([]);
-    c.ws.terminate();
-  }
-  await s?.close();
-});
-
-async function open(path = "/v1/machines/default/events", headers?: Record<string, string>) {
-  const c = await EventClient.open(s, path, headers);
-  clients.push(c);
-  return c;
-}
+const { open } = streamsOf(() => s);
 
 describe("before the upgrade", () => {
   it("the auth token applies as on HTTP", async () => {

@@ -4,8 +4,8 @@
  * WebSocket stream (validated against the catalogue by EventClient); the OOM killer's reply to the
  * call that ran out of memory, in single calls and in /batch; oom_score_adj and oom_score.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { EventClient } from "./events_client.js";
+import { describe, expect, it } from "vitest";
+import { streamsOf } from "./events_client.js";
 import { call, type Server, spawn, startServer, validateAll } from "./helpers.js";
 
 const W = 0x100000000000;
@@ -15,14 +15,7 @@ const RW = "PROT_READ|PROT_WRITE";
 const ANON = "MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED";
 
 let s: Server;
-const clients: EventClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) {
-    expect(c.problems).toEqual([]);
-    c.ws.terminate();
-  }
-  await s?.close();
-});
+const { open } = streamsOf(() => s);
 
 const hex = (x: number) => `0x${x.toString(16)}`;
 
@@ -89,8 +82,7 @@ describe("machines under pressure", () => {
   it("a task touching twice RAM: vmstat and meminfo before and after, every byte back, events on the stream", async () => {
     s = await startServer();
     await s.http.post("/v1/machines").send({ name: "sw", ramBytes: 4 * MiB, swapBytes: 16 * MiB });
-    const c = await EventClient.open(s, "/v1/machines/sw/events?types=reclaim,swap_out,swap_in,oom_kill");
-    clients.push(c);
+    const c = await open("/v1/machines/sw/events?types=reclaim,swap_out,swap_in,oom_kill");
     const pid = await spawn(s, { image: "empty" }, "sw");
     await call(s, pid, "mmap", { addr: hex(W), length: 2048 * PG, prot: RW, flags: ANON }, "sw");
     const v0 = await json("/v1/machines/sw/vmstat");
@@ -134,8 +126,7 @@ describe("machines under pressure", () => {
       swapBytes: 0,
       sysctl: { "vm.overcommit_memory": 1 },
     });
-    const c = await EventClient.open(s, "/v1/machines/oom/events?types=oom_kill,exit");
-    clients.push(c);
+    const c = await open("/v1/machines/oom/events?types=oom_kill,exit");
     const keep = await spawn(s, { image: "empty", comm: "keeper" }, "oom");
     await call(s, keep, "mmap", { addr: hex(W), length: 4 * PG, prot: RW, flags: ANON }, "oom");
     await call(s, keep, "memory/write", { addr: hex(W), data: "6b656570" }, "oom");

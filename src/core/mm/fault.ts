@@ -263,6 +263,13 @@ export function handle_mm_fault(
     return do_wp_page(m, mm, vma, addr, pte, out);
   }
 
+  // [vvar] and [vdso]: their pages are the kernel's, shared by every process, not the task's
+  // memory. The zero page stands in for them (mapped, but no frame of the machine's and no RSS);
+  // a write (after mprotect) copies it into a private anonymous page, as do_cow_fault would.
+  if (vma.vm_ops === "special" && !write) {
+    set_pte(m, mm, vma, vpn, m.frames.zero_pfn, PTE_PRESENT | PTE_SPECIAL | PTE_YOUNG, MM_ANONPAGES);
+    return done(out, VM_FAULT_OK, "zero", 1);
+  }
   const inode = vma.vm_file?.inode;
   if (vma.vm_ops === "anonymous" || !inode) return do_anonymous_page(m, mm, vma, addr, write, out);
 
@@ -324,6 +331,7 @@ function fault_pages_needed(m: Machine, vma: vm_area_struct, pte: number, write:
   if (bits & (PTE_GUARD | PTE_HWPOISON)) return 0;
   if (bits & PTE_PRESENT) return write && !(bits & PTE_WRITE) && !(vma.vm_flags & VM_SHARED) ? 1 : 0;
   if (bits & PTE_SWAP) return write ? 2 : 1;
+  if (vma.vm_ops === "special") return write ? 1 : 0;
   if (vma.vm_ops === "anonymous" || !vma.vm_file) return !write && m.profile.zeroPage ? 0 : 1;
   return write && !(vma.vm_flags & VM_SHARED) ? 2 : 1;
 }

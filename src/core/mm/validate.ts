@@ -157,8 +157,8 @@ function validate_page_tables(m: Machine, mm: mm_struct): void {
     if (bits & PTE_SPECIAL) {
       if (pfn !== f.zero_pfn) fail(`special PTE at ${hx(addr)} maps frame ${pfn}, not the zero page`);
       if (bits & PTE_WRITE) fail(`writable zero-page PTE at ${hx(addr)}`);
-      if (vma.vm_flags & VM_SHARED || vma.vm_ops !== "anonymous")
-        fail(`zero page mapped at ${hx(addr)} outside private anonymous memory`);
+      if (vma.vm_flags & VM_SHARED || (vma.vm_ops !== "anonymous" && vma.vm_ops !== "special"))
+        fail(`zero page mapped at ${hx(addr)} outside private anonymous memory and [vvar]/[vdso]`);
       continue;
     }
     if (f.isFree(pfn)) fail(`PTE at ${hx(addr)} maps a free frame ${pfn}`);

@@ -29,9 +29,8 @@ import { sys_mmap } from "../../../src/core/mm/mmap.js";
 import { PM_FILE, PM_MMAP_EXCLUSIVE, PM_PRESENT, pagemap_read } from "../../../src/core/mm/pagemap.js";
 import { do_execve } from "../../../src/core/task/exec.js";
 import { do_fork } from "../../../src/core/task/fork.js";
+import { PG, W } from "../helpers.js";
 
-const PG = 4096;
-const W = 0x100000000000;
 const kb = (m: Machine): Record<string, number> => Object.fromEntries(meminfo_values(m));
 
 describe("meminfo", () => {

@@ -35,23 +35,35 @@ import { sys_msync } from "../../../src/core/mm/msync.js";
 import { do_exit, do_wait4 } from "../../../src/core/task/exit.js";
 import { do_fork } from "../../../src/core/task/fork.js";
 import type { task_struct } from "../../../src/core/task/task.js";
-import { bytes, cachedFile, type Env, env, frame, PG, pfnAt, ptes, rss, text, W } from "../helpers.js";
+import {
+  bytes,
+  cachedFile,
+  type Env,
+  env,
+  frame,
+  load,
+  PG,
+  pfnAt,
+  ptes,
+  rss,
+  store,
+  text,
+  W,
+} from "../helpers.js";
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 const SHANON = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED;
 
 function put(e: Env, t: task_struct, addr: number, s: string): void {
-  const r = access_vm(e.m, t, addr, s.length, "write", bytes(s));
-  expect(r.signal).toBeUndefined();
+  store(e.m, t, addr, s);
   e.check();
 }
 
 function get(e: Env, t: task_struct, addr: number, n: number): string {
-  const r = access_vm(e.m, t, addr, n, "read");
-  expect(r.signal).toBeUndefined();
+  const s = load(e.m, t, addr, n);
   e.check();
-  return text(r.data).replaceAll("\0", ".");
+  return s;
 }
 
 describe("MADV_DONTNEED", () => {

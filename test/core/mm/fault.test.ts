@@ -20,6 +20,7 @@ import {
   MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MCL_CURRENT,
   O_RDONLY,
   O_RDWR,
   PROT_EXEC,
@@ -33,8 +34,11 @@ import { sys_pread } from "../../../src/core/fs/read_write.js";
 import { access_vm } from "../../../src/core/mm/access.js";
 import { sys_madvise } from "../../../src/core/mm/madvise.js";
 import { sys_mincore } from "../../../src/core/mm/mincore.js";
+import { sys_mlockall } from "../../../src/core/mm/mlock.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
+import { sys_mprotect } from "../../../src/core/mm/mprotect.js";
 import { sys_mremap } from "../../../src/core/mm/mremap.js";
+import { validate_machine, validate_mm } from "../../../src/core/mm/validate.js";
 import { do_execve } from "../../../src/core/task/exec.js";
 import { do_fork } from "../../../src/core/task/fork.js";
 import {
@@ -547,6 +551,56 @@ describe("stack growth (expand_downwards)", () => {
     expect(layout(e.mm)).toEqual(["60-66 rw-p 60 a"]);
     anon(e, 1, RW, W + 80 * PG);
     expect(read(e, W + 79 * PG).signal?.code).toBe("SEGV_MAPERR");
+  });
+});
+
+describe("[vvar], [vvar_vclock] and [vdso]: the kernel's pages, not the task's", () => {
+  /** An exec'ed task (its own mm, validated by hand: env() checks the first one) and its special VMAs. */
+  function execEnv(zeroPage: boolean) {
+    const e = env({ profile: { zeroPage }, checkMergeable: false });
+    e.ok(do_execve(e.m, e.t, {}));
+    const mm = e.t.mm!;
+    const specials = [...mm.mm_mt].filter((v) => v.special !== null);
+    expect(specials.map((v) => v.special)).toEqual(["[vvar]", "[vvar_vclock]", "[vdso]"]);
+    const check = () => {
+      validate_mm(e.m, mm, { checkMergeable: false });
+      validate_machine(e.m);
+    };
+    return { e, mm, specials, check };
+  }
+
+  for (const zeroPage of [true, false]) {
+    it(`reads (and mlockall's populate) map the zero page in their stead: no frame, no RSS, no anon_vma (zeroPage ${zeroPage})`, () => {
+      const { e, mm, specials, check } = execEnv(zeroPage);
+      const used = e.m.frames.nr_used;
+      const before = rss(mm);
+      for (const v of specials) {
+        const r = access_vm(e.m, e.t, v.vm_start, v.vm_end - v.vm_start, "read");
+        expect(r.signal).toBeUndefined();
+        expect(r.minor).toBe((v.vm_end - v.vm_start) / PG);
+        expect(ptes(mm, v.vm_start, 1)).toEqual(["p--y zero"]);
+        expect(v.anon_vma).toBeNull();
+      }
+      expect(e.m.frames.nr_used).toBe(used);
+      expect(rss(mm)).toBe(before);
+      check();
+      // The populate of mlockall(MCL_CURRENT) faults [vdso] in too (the PFN maps it skips).
+      e.ok(sys_mlockall(e.m, e.t, MCL_CURRENT));
+      for (const v of specials) expect(ptes(mm, v.vm_start, 1)).toEqual(["p--y zero"]);
+      expect(specials[2]!.anon_vma).toBeNull();
+      check();
+    });
+  }
+
+  it("a write to [vdso] made writable copies the page into a private anonymous one", () => {
+    const { e, mm, specials, check } = execEnv(true);
+    const vdso = specials[2]!;
+    read(e, vdso.vm_start);
+    e.ok(sys_mprotect(e.m, e.t, vdso.vm_start, PG, RW));
+    const r = access_vm(e.m, e.t, vdso.vm_start, 1, "write", Uint8Array.of(1));
+    expect(r.signal).toBeUndefined();
+    expect(frame(e.m, pfnAt(mm, vdso.vm_start))).toBe("anon ref1 map1 excl");
+    check();
   });
 });
 

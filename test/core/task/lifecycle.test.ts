@@ -30,7 +30,7 @@ import { do_execve } from "../../../src/core/task/exec.js";
 import { do_exit, do_group_exit, do_wait4, SIGKILL } from "../../../src/core/task/exit.js";
 import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, do_fork } from "../../../src/core/task/fork.js";
 import { TaskBlockedError, type task_struct } from "../../../src/core/task/task.js";
-import { bytes, cachedFile, HOST_PROFILE, layout, PG, text, W } from "../helpers.js";
+import { bytes, cachedFile, HOST_PROFILE, layout, load, PG, store, W } from "../helpers.js";
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
@@ -47,15 +47,13 @@ function machine() {
     return r.value;
   };
   const put = (t: task_struct, addr: number, s: string) => {
-    const r = access_vm(m, t, addr, s.length, "write", bytes(s));
-    if (r.signal) throw new Error(`${r.signal.signo} at ${addr.toString(16)}`);
+    store(m, t, addr, s);
     check();
   };
   const get = (t: task_struct, addr: number, n: number) => {
-    const r = access_vm(m, t, addr, n, "read");
-    if (r.signal) throw new Error(`${r.signal.signo} at ${addr.toString(16)}`);
+    const s = load(m, t, addr, n);
     check();
-    return text(r.data).replaceAll("\0", ".");
+    return s;
   };
   const wait = (t: task_struct, pid = -1) => {
     const r = do_wait4(m, t, pid);
