@@ -20,11 +20,9 @@ import type { Socket } from "node:net";
 import { loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import WebSocket from "ws";
+import { arg, median } from "./figures.js";
+import { post } from "./service.js";
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 const RUNS = arg("runs", 5);
 const EVENTS = arg("events", 200_000);
 const STALL_EVENTS = arg("stall-events", 1_000_000);
@@ -33,22 +31,7 @@ const ROUNDS_PER_BATCH = arg("rounds-per-batch", 8);
 const SUBSCRIBERS = process.argv.includes("--only100") ? [100] : [1, 10, 100];
 const BASE = "0x100000000000";
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-};
 const MB = (b: number) => (b / 2 ** 20).toFixed(1);
-
-async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
-  const r = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (!r.ok) throw new Error(`${url}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as Record<string, unknown>;
-}
 
 const SEQ = Buffer.from('{"seq":');
 const GAP = Buffer.from('[{"type":"gap"');

@@ -1,6 +1,13 @@
 /**
- * The statistics and number formats of the benchmarks' printed tables, and how a benchmark gives up.
+ * What every benchmark shares: its command-line numbers, the statistics and number formats of its
+ * printed table, and how it gives up.
  */
+
+/** The number after --name on the command line, or dflt. */
+export function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
 
 export function fail(msg: string): never {
   throw new Error(`bench: ${msg}`);

@@ -12,31 +12,13 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
+import { arg, median } from "./figures.js";
+import { post } from "./service.js";
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
 const ROUNDS = arg("rounds", 5);
 const DURATION = arg("duration", 5);
 const CONNECTIONS = arg("connections", 10);
 const BATCH = arg("batch", 1000);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-};
-
-async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
-  const r = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (!r.ok) throw new Error(`${url}: ${r.status} ${await r.text()}`);
-  return (await r.json()) as Record<string, unknown>;
-}
 
 let cpuUrl = "";
 const cpuNow = async () => ((await (await fetch(cpuUrl)).json()) as { us: number }).us;
