@@ -585,13 +585,8 @@ function reclaim_folio(
       if (m.sink)
         m.emit({ type: "writeback", pid: sc.pid, mm: sc.mm, file: inode.path, index: f.index[pfn]! });
     } else {
-      // swap_writepage(): a zero-filled page is only recorded (the zeromap), others are written.
       f.flags[pfn]! &= ~PG_dirty;
-      if (f.content[pfn] === 0) m.vm_events.swpout_zero++;
-      else {
-        m.vm_events.pswpout++;
-        m.vm_events.pgpgout += PAGE_SIZE / 1024;
-      }
+      count_swap_writepage(m, f.content[pfn] === 0);
       out.nr_pageout++;
       written = true;
     }
@@ -606,16 +601,7 @@ function reclaim_folio(
     if (swap.swap_map[slot]! > 0) {
       swap.evict_to_slot(pfn, workingset_eviction(m, pfn));
       sc.swapped++;
-      if (m.sink)
-        m.emit({
-          type: "swap_out",
-          pid: unmapped.nr ? unmapped.pid : sc.pid,
-          mm: unmapped.nr ? unmapped.mm : sc.mm,
-          addr: unmapped.nr ? unmapped.addr : null,
-          slot,
-          mapped: unmapped.nr,
-          written,
-        });
+      if (m.sink) emit_swap_out(m, sc, slot, unmapped.nr, written);
     } else swap.delete_from_swap_cache(pfn);
     f.put_page(pfn);
   } else {
@@ -624,7 +610,22 @@ function reclaim_folio(
     if (!inode) return KEEP;
     delete_from_page_cache(m, inode, f.index[pfn]!, workingset_eviction(m, pfn));
   }
-  const file = folio_is_file_lru(pf);
+  count_steal(m, sc, folio_is_file_lru(pf));
+  f.put_page(pfn);
+  return RECLAIMED;
+}
+
+/** swap_writepage()'s counts: a zero-filled page is only recorded (the zeromap), others are written. */
+function count_swap_writepage(m: Machine, zero: boolean): void {
+  if (zero) m.vm_events.swpout_zero++;
+  else {
+    m.vm_events.pswpout++;
+    m.vm_events.pgpgout += PAGE_SIZE / 1024;
+  }
+}
+
+/** A reclaimed page's counts: the scan's own, and pgsteal by who reclaimed it and by LRU type. */
+function count_steal(m: Machine, sc: ScanControl, file: boolean): void {
   if (file) sc.reclaimed_file++;
   else sc.reclaimed_anon++;
   const e = m.vm_events;
@@ -632,8 +633,19 @@ function reclaim_folio(
   else if (sc.mode === "direct") e.pgsteal_direct++;
   if (file) e.pgsteal_file++;
   else e.pgsteal_anon++;
-  f.put_page(pfn);
-  return RECLAIMED;
+}
+
+/** The swap_out event: the last mapping try_to_unmap() removed, or the scan's task if none was. */
+function emit_swap_out(m: Machine, sc: ScanControl, slot: number, mapped: number, written: boolean): void {
+  m.emit({
+    type: "swap_out",
+    pid: unmapped.nr ? unmapped.pid : sc.pid,
+    mm: unmapped.nr ? unmapped.mm : sc.mm,
+    addr: unmapped.nr ? unmapped.addr : null,
+    slot,
+    mapped,
+    written,
+  });
 }
 
 /**
@@ -655,28 +667,11 @@ function shmem_reclaim(m: Machine, sc: ScanControl, pfn: number, out: FolioListS
   const zero = f.content[pfn] === 0;
   shmem_writeout(m, inode, f.index[pfn]!, slot, workingset_eviction(m, pfn));
   f.flags[pfn]! &= ~PG_dirty;
-  if (zero) m.vm_events.swpout_zero++;
-  else {
-    m.vm_events.pswpout++;
-    m.vm_events.pgpgout += PAGE_SIZE / 1024;
-  }
+  count_swap_writepage(m, zero);
   out.nr_pageout++;
   sc.swapped++;
-  if (m.sink)
-    m.emit({
-      type: "swap_out",
-      pid: unmapped.nr ? unmapped.pid : sc.pid,
-      mm: unmapped.nr ? unmapped.mm : sc.mm,
-      addr: unmapped.nr ? unmapped.addr : null,
-      slot,
-      mapped: 0,
-      written: !zero,
-    });
-  sc.reclaimed_anon++;
-  const e = m.vm_events;
-  if (sc.mode === "kswapd") e.pgsteal_kswapd++;
-  else if (sc.mode === "direct") e.pgsteal_direct++;
-  e.pgsteal_anon++;
+  if (m.sink) emit_swap_out(m, sc, slot, 0, !zero);
+  count_steal(m, sc, false);
   f.put_page(pfn);
   return RECLAIMED;
 }
