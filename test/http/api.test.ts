@@ -3,13 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { show_meminfo } from "../../src/core/mem/meminfo.js";
-import {
-  show_maps,
-  show_smaps,
-  show_smaps_rollup,
-  show_statm,
-  show_status_mem,
-} from "../../src/core/mm/procfs.js";
+import { show_maps, show_smaps, show_smaps_rollup, show_statm } from "../../src/core/mm/procfs.js";
+import { show_status } from "../../src/core/task/status.js";
 import { call, type Server, spawn, startServer, validateAll } from "./helpers.js";
 
 const W = "0x100000000000";
@@ -347,7 +342,7 @@ describe("/proc views", () => {
     expect(await text("maps")).toBe(show_maps(m, mm));
     expect(await text("smaps")).toBe(show_smaps(m, mm));
     expect(await text("smaps_rollup")).toBe(show_smaps_rollup(m, mm));
-    expect(await text("status")).toBe(show_status_mem(m, mm));
+    expect(await text("status")).toBe(show_status(m, m.tasks.get(pid)!));
     expect(await text("statm")).toBe(show_statm(m, mm));
 
     const maps = await json("maps");
@@ -360,7 +355,15 @@ describe("/proc views", () => {
       Anonymous: 16,
     });
     expect((await json("smaps_rollup")).Rss).toBeGreaterThanOrEqual(16);
-    expect((await json("status")).VmSize).toBe(mm!.total_vm * 4);
+    expect(await json("status")).toMatchObject({
+      Name: "prog",
+      Umask: "0022",
+      State: "R (running)",
+      Pid: pid,
+      VmSize: mm!.total_vm * 4,
+      CapEff: "0000000000000000",
+      Threads: 1,
+    });
     expect(await json("statm")).toMatchObject({ size: mm!.total_vm });
 
     const mmv = (await s.http.get(`${base}/mm`)).body;

@@ -143,9 +143,23 @@ export class FileSystem {
 /** RLIMIT_NOFILE default soft limit. */
 export const NR_OPEN_DEFAULT = 1024;
 
+/** Slots of the fd table embedded in struct files (the kernel's NR_OPEN_DEFAULT, BITS_PER_LONG). */
+const FDTAB_EMBEDDED = 64;
+
+/** alloc_fdtable()'s size for `wanted` slots: the smallest power of two that holds them. */
+function fdtable_size(wanted: number): number {
+  return wanted <= FDTAB_EMBEDDED ? FDTAB_EMBEDDED : 2 ** Math.ceil(Math.log2(wanted));
+}
+
 /** A task's file descriptor table. */
 export class FdTable {
   private readonly fds: (OpenFile | undefined)[] = [];
+  /**
+   * Slots the kernel's table has (fdt->max_fds, /proc/PID/status FDSize): it grows when an fd at
+   * or above it is installed (expand_files) and never shrinks; fork sizes the copy by the highest
+   * open fd (dup_fd).
+   */
+  max_fds = FDTAB_EMBEDDED;
   constructor(readonly max = NR_OPEN_DEFAULT) {}
 
   get(fd: number): OpenFile | undefined {
@@ -157,6 +171,7 @@ export class FdTable {
     for (let fd = lowest; fd < this.max; fd++) {
       if (!this.fds[fd]) {
         this.fds[fd] = file;
+        if (fd >= this.max_fds) this.max_fds = fdtable_size(fd + 1);
         return ok(fd);
       }
     }
@@ -172,7 +187,13 @@ export class FdTable {
   /** A copy for fork (struct files are shared between the tables, as dup_fd does). */
   clone(): FdTable {
     const t = new FdTable(this.max);
-    for (let i = 0; i < this.fds.length; i++) t.fds[i] = this.fds[i];
+    let open = 0;
+    for (let i = 0; i < this.fds.length; i++) {
+      t.fds[i] = this.fds[i];
+      if (this.fds[i]) open = i + 1;
+    }
+    // count_open_files() counts whole words of the open-fd bitmap.
+    t.max_fds = fdtable_size(Math.ceil(open / FDTAB_EMBEDDED) * FDTAB_EMBEDDED);
     return t;
   }
 

@@ -69,6 +69,18 @@ export class task_struct {
   oom_score_adj = 0;
   /** Killed by the OOM killer (tsk_is_oom_victim). */
   oom_victim = false;
+  /**
+   * Process group and session (pgid, sid): a spawned task leads its own (as after setsid), fork
+   * and clone inherit them. Only /proc/PID/status shows them; no call here changes them.
+   */
+  pgid: number;
+  sid: number;
+  /**
+   * Credentials are not modelled beyond `caps`: every task runs as one unprivileged user, so a
+   * privilege comes only from a capability it was given.
+   */
+  readonly uid = 1000;
+  readonly gid = 1000;
 
   constructor(
     /** Changes only when a non-leader thread execs and takes over its group leader's pid (de_thread). */
@@ -81,7 +93,10 @@ export class task_struct {
     public files: FdTable,
     public rlimits: Rlimits,
     public caps: Capabilities,
-  ) {}
+  ) {
+    this.pgid = tgid;
+    this.sid = tgid;
+  }
 
   /**
    * The task is blocked (a vfork parent until its child execs or exits): it cannot make calls.

@@ -1,5 +1,5 @@
 /**
- * /proc/PID views of a task: maps, smaps, smaps_rollup, status (its memory lines), statm as the
+ * /proc/PID views of a task: maps, smaps, smaps_rollup, status, statm as the
  * kernel prints them (text/plain) or as JSON (Accept: application/json); mm, vmas and pagemap as
  * JSON. Views work for zombies (no mm: empty, as Linux shows) and vfork parents.
  */
@@ -24,22 +24,25 @@ import {
   show_smaps,
   show_smaps_rollup,
   show_statm,
-  show_status_mem,
   vma_view,
 } from "../../../core/mm/procfs.js";
+import { show_status } from "../../../core/task/status.js";
 import { plainJson, wantsJson } from "../../content.js";
 import { conflict } from "../../errors.js";
 import { errors, hexAddr, TaskParams } from "../../schemas/common.js";
 import { KbFields, MmView, Pagemap, PagemapQuery, SmapsList, Statm, VmaList } from "./schemas.js";
 
-/** "Key:   value kB" lines to {Key: value} (numbers in kB; other values as strings). */
+/**
+ * "Key:   value" lines to {Key: value}: decimal numbers (sizes in kB) as numbers, other values as
+ * strings (so status's octal Umask and hex signal and capability sets keep their leading zeros).
+ */
 function fields(text: string): Record<string, number | string> {
   const out: Record<string, number | string> = {};
   for (const line of text.split("\n")) {
     const i = line.indexOf(":");
     if (i <= 0) continue;
     const value = line.slice(i + 1).trim();
-    const n = /^([0-9]+)( kB)?$/.exec(value);
+    const n = /^(0|[1-9][0-9]*)( kB)?$/.exec(value);
     out[line.slice(0, i)] = n ? Number(n[1]) : value;
   }
   return out;
@@ -120,10 +123,10 @@ export default async function procRoutes(base: FastifyInstance): Promise<void> {
   );
   view(
     "status",
-    "The memory lines of /proc/PID/status (VmPeak … HugetlbPages)",
+    "/proc/PID/status (identity, state, memory lines, signals, capabilities, placement)",
     KbFields,
-    (e, pid) => show_status_mem(e.machine, mmOf(e, pid)),
-    (e, pid) => fields(show_status_mem(e.machine, mmOf(e, pid))),
+    (e, pid) => show_status(e.machine, e.task(pid)),
+    (e, pid) => fields(show_status(e.machine, e.task(pid))),
   );
   view(
     "statm",
