@@ -36,8 +36,13 @@ export class EventClient {
   }
 
   /** Open a stream (path under the server, e.g. /v1/machines/default/events?types=fault). */
-  static async open(s: Server, path: string, headers: Record<string, string> = {}): Promise<EventClient> {
-    const ws = new WebSocket(`${s.url.replace("http", "ws")}${path}`, { headers });
+  static async open(
+    s: Server,
+    path: string,
+    headers: Record<string, string> = {},
+    protocols: string[] = [],
+  ): Promise<EventClient> {
+    const ws = new WebSocket(`${s.url.replace("http", "ws")}${path}`, protocols, { headers });
     const c = new EventClient(ws);
     await once(ws, "open");
     await c.until((cl) => cl.items.some((i) => i.type === "subscribed"));
@@ -49,8 +54,9 @@ export class EventClient {
     s: Server,
     path: string,
     headers: Record<string, string> = {},
+    protocols: string[] = [],
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const ws = new WebSocket(`${s.url.replace("http", "ws")}${path}`, { headers });
+    const ws = new WebSocket(`${s.url.replace("http", "ws")}${path}`, protocols, { headers });
     ws.on("error", () => {});
     const [, res] = (await once(ws, "unexpected-response")) as [unknown, import("node:http").IncomingMessage];
     const socket = res.socket;

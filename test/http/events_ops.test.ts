@@ -25,6 +25,31 @@ describe("before the upgrade", () => {
     }
   });
 
+  it("a browser, which cannot set headers, passes the token as a subprotocol beside mmsim", async () => {
+    const token = "t0ps3cret/t0ps3cret+=";
+    s = await startServer({ apiToken: token });
+    const b64 = (t: string) => Buffer.from(t).toString("base64url");
+    const path = "/v1/machines/default/events";
+    const c = await EventClient.open(s, path, {}, ["mmsim", `mmsim.bearer.${b64(token)}`]);
+    // The server selects mmsim: the token is not echoed back.
+    expect(c.ws.protocol).toBe("mmsim");
+    expect(c.items[0]).toMatchObject({ type: "subscribed" });
+    c.ws.close();
+    expect(await EventClient.refused(s, path, {}, ["mmsim", `mmsim.bearer.${b64("nope")}`])).toMatchObject({
+      status: 401,
+      body: { code: "BAD_TOKEN" },
+    });
+    expect(await EventClient.refused(s, path, {}, ["mmsim"])).toMatchObject({
+      status: 401,
+      body: { code: "NO_TOKEN" },
+    });
+    // Only an upgrade may carry it: a plain request with the same header is refused.
+    const r = await fetch(`${s.url}/v1/machines`, {
+      headers: { "sec-websocket-protocol": `mmsim, mmsim.bearer.${b64(token)}` },
+    });
+    expect(r.status).toBe(401);
+  });
+
   it("refuses an unknown machine (404), a bad query (400), too many streams (429), draining (503), a plain GET (426)", async () => {
     s = await startServer({ events: { maxSubscribers: 2 } });
     expect(await EventClient.refused(s, "/v1/machines/nope/events")).toMatchObject({

@@ -10,6 +10,7 @@ import fp from "fastify-plugin";
 import { Counter, Gauge } from "prom-client";
 import type { EventsConfig } from "../../config.js";
 import { EventHub } from "../../events/hub.js";
+import { BEARER_PROTOCOL_PREFIX, STREAM_PROTOCOL } from "./auth.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -35,7 +36,18 @@ async function eventsPlugin(app: FastifyInstance, opts: { config: EventsConfig }
   app.addHook("preClose", async () => {
     await hub.close();
   });
-  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE } });
+  await app.register(websocket, {
+    options: {
+      maxPayload: MAX_CLIENT_MESSAGE,
+      // Select `mmsim` when offered, else the first subprotocol that is not a token (a browser
+      // fails a connection whose offer gets no answer); never echo the token.
+      handleProtocols: (offered: Set<string>) => {
+        if (offered.has(STREAM_PROTOCOL)) return STREAM_PROTOCOL;
+        for (const p of offered) if (!p.startsWith(BEARER_PROTOCOL_PREFIX)) return p;
+        return false;
+      },
+    },
+  });
   // An upgrade refused before @fastify/websocket's onRequest hook ran (auth is checked first) would
   // leave its socket open once the error was sent: HTTP no longer owns an upgrade's socket.
   app.addHook("onResponse", (req, _reply, done) => {

@@ -49,7 +49,9 @@ const DESCRIPTION = `Live events of the simulated machines over WebSocket: every
 
 **Close codes.** ${CLOSE_CODES.GOING_AWAY}: the server is shutting down (a client that does not answer the close within 2 s is cut). ${CLOSE_CODES.TOO_BIG}: a client message over 64 KiB. ${CLOSE_CODES.TOO_SLOW}: too slow (see backpressure). ${CLOSE_CODES.MACHINE_GONE}: the machine of a machine stream was deleted. 1006 (no close frame): a dead peer was cut.
 
-**Before the upgrade** the server answers with HTTP errors: 401 (API_TOKEN set and the Authorization: Bearer header missing or wrong), 400 (a bad query), 404 (no such machine), 429 (EVENTS_MAX_SUBSCRIBERS streams open), 503 (shutting down); a plain GET gets 426.`;
+**Auth.** With API_TOKEN set, the upgrade request needs \`Authorization: Bearer <token>\`, or (for browsers, which cannot set headers) the subprotocols \`mmsim\` and \`mmsim.bearer.<base64url(token)>\` offered together; the server then selects \`mmsim\`.
+
+**Before the upgrade** the server answers with HTTP errors: 401 (API_TOKEN set and the token missing or wrong), 400 (a bad query), 404 (no such machine), 429 (EVENTS_MAX_SUBSCRIBERS streams open), 503 (shutting down); a plain GET gets 426.`;
 
 export function asyncApiDocument(): Json {
   const messages = {
@@ -133,7 +135,7 @@ export function asyncApiDocument(): Json {
           type: "http",
           scheme: "bearer",
           description:
-            "Needed when the server has API_TOKEN set (the Authorization header of the upgrade request)",
+            "Needed when the server has API_TOKEN set: the Authorization header of the upgrade request, or the subprotocol mmsim.bearer.<base64url token> beside mmsim",
         },
       },
     },
