@@ -26,6 +26,9 @@ export interface EventSocket {
   on(event: "error", l: (err: Error) => void): unknown;
 }
 
+/** Queue room kept for control items beyond queueBytes (some thousands of replies). */
+export const CONTROL_RESERVE_BYTES = 64 * 1024;
+
 /** One WebSocket message: its bytes, and the events it carries (none for a control item). */
 export interface Frame {
   readonly buf: Buffer;
@@ -121,12 +124,19 @@ export class Subscriber {
     this.enqueue(f);
   }
 
-  /** A control item: in order with the events; dropped only if the queue is full. */
+  /**
+   * A control item (a reply to the client, or a gap): in order with the events and never dropped,
+   * since a client waits for its pong or its subscribe's ack. Replies come only from the client's
+   * own messages, so a reserve above the queue's bound holds them; a client that fills even that
+   * (sending without reading) is closed as too slow.
+   */
   control(item: object): void {
     if (this.closed) return;
     const f: Frame = { buf: Buffer.from(`[${JSON.stringify(item)}]`), events: [] };
     if (this.qHead === this.queue.length && this.ws.bufferedAmount < this.limits.highWaterBytes) this.send(f);
-    else if (this.queuedBytes + f.buf.length <= this.limits.queueBytes) this.enqueue(f);
+    else if (this.queuedBytes + f.buf.length <= this.limits.queueBytes + CONTROL_RESERVE_BYTES)
+      this.enqueue(f);
+    else this.close(CLOSE_CODES.TOO_SLOW, "replies to its own messages went unread: too slow");
   }
 
   /** Close with a code (the client gets a close frame after what is already in the socket's buffer). */
