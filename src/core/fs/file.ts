@@ -64,6 +64,8 @@ export class OpenFile {
   ) {}
   /** References from fd tables and VMAs; a shmem object is released at zero. */
   f_count = 0;
+  /** f_ra.prev_pos: where the last read(2) of this open file ended (-1: none yet). */
+  f_ra_prev_pos = -1;
   get readable(): boolean {
     const acc = this.f_flags & O_ACCMODE;
     return !(this.f_flags & O_PATH) && (acc === O_RDONLY || acc === O_RDWR);

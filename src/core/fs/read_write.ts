@@ -5,6 +5,9 @@
  * such mapping reads. Writeback copies a dirty page's bytes to the file's "disk", so a page that
  * leaves the cache later reads back what was written.
  *
+ * A read marks the pages it reads accessed (folio_mark_accessed, so a page read(2) twice becomes
+ * active, as a page mapped and touched twice does); a write does not.
+ *
  * Not modelled: read-ahead on read(2) (a missing page is read alone), O_DIRECT, holes' block
  * allocation.
  */
@@ -30,7 +33,7 @@ export function filemap_get_page(m: Machine, inode: Inode, index: number, mm: mm
     // Reclaim may have dropped other pages, never one that is not there.
     pfn = add_to_page_cache(m, inode, index);
   }
-  // The "lru" replacement policy orders pages by their last access.
+  // The "lru" replacement policy orders pages by their last access, read or write.
   if (m.frames.lruvec.policy === "lru") m.frames.lruvec.touch(pfn);
   return pfn;
 }
@@ -67,18 +70,27 @@ export function sys_pread(
   if (inode.mmapKind !== "page_cache" && inode.mmapKind !== "shmem") return ok(new Uint8Array(0));
   const n = Math.max(0, Math.min(len, inode.i_size - off));
   const out = new Uint8Array(n);
-  for (let done = 0; done < n; ) {
+  // filemap_read(): a read that starts in the page where the previous one ended does not mark
+  // that page again (a file read in small pieces marks each page once).
+  const prevIndex = Math.floor((file.f_ra_prev_pos - 1) / PAGE_SIZE);
+  let done = 0;
+  while (done < n) {
     const pos = off + done;
     const index = Math.floor(pos / PAGE_SIZE);
     const at = pos % PAGE_SIZE;
     const k = Math.min(PAGE_SIZE - at, n - done);
     const pfn = filemap_get_page(m, inode, index, task.mm);
     // Out of memory: what was read so far, or ENOMEM.
-    if (pfn < 0) return done ? ok(out.subarray(0, done)) : err(ENOMEM);
+    if (pfn < 0) {
+      if (!done) return err(ENOMEM);
+      break;
+    }
+    if (done > 0 || index !== prevIndex) m.frames.lruvec.mark_accessed(pfn, m.vm_events);
     m.frames.read(pfn, at, k, out, done);
     done += k;
   }
-  return ok(out);
+  if (done > 0) file.f_ra_prev_pos = off + done;
+  return ok(done < n ? out.subarray(0, done) : out);
 }
 
 /**

@@ -14,7 +14,8 @@
  * that one order covers every page, while the counts still say what kind each page is.
  */
 import type { FrameTable } from "./frames.js";
-import { PG_active, PG_lazyfree, PG_mlocked, PG_swapbacked } from "./page_flags.js";
+import { PG_active, PG_lazyfree, PG_mlocked, PG_referenced, PG_swapbacked } from "./page_flags.js";
+import type { VmEvents } from "./vmstat.js";
 
 export const LRU_INACTIVE_ANON = 0;
 export const LRU_ACTIVE_ANON = 1;
@@ -168,6 +169,28 @@ export class Lruvec {
     if (!this.lru[pfn]) return;
     this.del(pfn);
     this.add(pfn);
+  }
+
+  /**
+   * folio_mark_accessed() (mm/swap.c): an access that no PTE records (read(2)). The first marks
+   * the page referenced; the next moves an inactive page on an evictable list to the active list
+   * (pgactivate, and a workingset activation, which ages the non-resident pages). Under the
+   * classic policies it sets the referenced bit (clock's second chance).
+   */
+  mark_accessed(pfn: number, events: VmEvents): void {
+    const f = this.frames.flags;
+    const pf = f[pfn]!;
+    if (this.policy !== "linux") {
+      f[pfn] = pf | PG_referenced;
+      return;
+    }
+    if (!(pf & PG_referenced)) f[pfn] = pf | PG_referenced;
+    else if (!(pf & (PG_mlocked | PG_active)) && this.lru[pfn]) {
+      f[pfn] = (pf | PG_active) & ~PG_referenced;
+      this.move(pfn);
+      events.pgactivate++;
+      this.nonresident_age++;
+    }
   }
 
   /** An access under the "lru" policy: the page becomes the most recently used. */

@@ -23,7 +23,7 @@ import {
 } from "../../../src/core/abi/mman.js";
 import type { CoreEvent } from "../../../src/core/events.js";
 import { sys_open } from "../../../src/core/fs/open.js";
-import { sys_pread } from "../../../src/core/fs/read_write.js";
+import { sys_pread, sys_pwrite } from "../../../src/core/fs/read_write.js";
 import { Machine } from "../../../src/core/machine.js";
 import { LRU_ACTIVE_ANON, LRU_INACTIVE_ANON } from "../../../src/core/mem/lru.js";
 import { meminfo_values, vmstat_values } from "../../../src/core/mem/meminfo.js";
@@ -270,6 +270,46 @@ describe("page cache under pressure", () => {
     // The dropped pages read back from the file (major faults would be page-cache misses).
     const back = unwrap(sys_pread(m, t, fd, 400 * PG, 0));
     expect(back.subarray(123 * PG, 123 * PG + 8)).toEqual(stamp(7, 123));
+    validate_machine(m);
+  });
+
+  it("read(2) marks pages accessed: read twice, a page is active and outlives pages read once", () => {
+    const { m } = machine(4 * MiB, 0);
+    const t = m.spawnEmpty();
+    for (const [path, tag] of [
+      ["/hot", 1],
+      ["/cold", 2],
+    ] as const) {
+      const f = m.fs.create(path, 200 * PG);
+      for (let i = 0; i < 200; i++) f.disk.set(i, stamp(tag, i));
+    }
+    const hot = unwrap(sys_open(m, t, "/hot", O_RDONLY));
+    const cold = unwrap(sys_open(m, t, "/cold", O_RDONLY));
+    const lists = () => [mi(m)["Inactive(file)"], mi(m)["Active(file)"]];
+    unwrap(sys_pread(m, t, hot, 200 * PG, 0));
+    // Read once: referenced, still inactive.
+    expect(lists()).toEqual([800, 0]);
+    // Page by page, each read continuing where the last ended: the page is not marked again.
+    unwrap(sys_pread(m, t, hot, 100, 200 * PG - 200));
+    unwrap(sys_pread(m, t, hot, 100, 200 * PG - 100));
+    expect(lists()).toEqual([800, 0]);
+    const before = vm(m).pgactivate!;
+    unwrap(sys_pread(m, t, hot, 200 * PG, 0));
+    expect(lists()).toEqual([0, 800]);
+    expect(vm(m).pgactivate! - before).toBe(200);
+    // A write does not mark (generic_perform_write): a page written twice stays inactive.
+    const w = unwrap(sys_open(m, t, "/cold", O_RDWR));
+    unwrap(sys_pwrite(m, t, w, stamp(2, 0), 0));
+    unwrap(sys_pwrite(m, t, w, stamp(2, 0), 0));
+    expect(mi(m)["Inactive(file)"]).toBe(4);
+    unwrap(sys_pread(m, t, cold, 200 * PG, 0));
+    validate_machine(m);
+    // Pressure: the once-read file goes first; the twice-read one stays cached.
+    mapAnon(m, t, W, 700);
+    fill(m, t, W, 700, 3);
+    const cached = (path: string) => m.fs.lookup(path)!.i_pages.size;
+    expect(cached("/cold")).toBeLessThan(100);
+    expect(cached("/hot")).toBe(200);
     validate_machine(m);
   });
 
