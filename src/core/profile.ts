@@ -51,10 +51,11 @@ export interface KernelProfile {
   ramBytes: number;
   swapBytes: number;
   /**
-   * vm.min_free_kbytes: the min watermark (0: derived from RAM as init_per_zone_wmark_min does,
-   * sqrt(16 * RAM in kB) clamped to [128, 262144]).
+   * vm.min_free_kbytes: the min watermark; null until written: derived from RAM as
+   * init_per_zone_wmark_min does, sqrt(16 * RAM in kB) clamped to [128, 262144]. The sysctl takes
+   * any value from 0 (no min watermark) up, as the kernel's handler does.
    */
-  minFreeKbytes: number;
+  minFreeKbytes: number | null;
   /** vm.watermark_scale_factor: the low and high watermarks' distance, in 1/10000 of RAM. */
   watermarkScaleFactor: number;
   /** vm.swappiness (0..200): how readily reclaim swaps anonymous pages rather than drop page cache. */
@@ -86,7 +87,7 @@ export const STOCK_PROFILE: Readonly<KernelProfile> = Object.freeze({
   memoryFailure: true,
   ramBytes: 8 * 2 ** 30,
   swapBytes: 2 * 2 ** 30,
-  minFreeKbytes: 0,
+  minFreeKbytes: null,
   watermarkScaleFactor: 10,
   swappiness: 60,
   replacementPolicy: "linux",

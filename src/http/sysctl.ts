@@ -38,11 +38,11 @@ export const SYSCTLS = {
   "kernel.randomize_va_space": { key: "randomizeVaSpace", schema: z.int().min(0).max(2) },
   "vm.swappiness": { key: "swappiness", schema: z.int().min(0).max(200) },
   "vm.watermark_scale_factor": { key: "watermarkScaleFactor", schema: z.int().min(1).max(3000) },
-  // Reads the value in force (derived from RAM until written); writing 0 goes back to the derived one.
+  // Reads the value in force (derived from RAM until written); 0 is a value like any other.
   "vm.min_free_kbytes": {
     key: "minFreeKbytes",
     schema: nonneg,
-    fromProfile: (p) => p.minFreeKbytes || calculate_min_free_kbytes(Math.floor(p.ramBytes / 4096)),
+    fromProfile: (p) => p.minFreeKbytes ?? calculate_min_free_kbytes(Math.floor(p.ramBytes / 4096)),
   },
 } as const satisfies Record<string, Knob>;
 

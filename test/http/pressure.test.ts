@@ -71,6 +71,10 @@ describe("machines under pressure", () => {
     expect(w.body["vm.min_free_kbytes"]).toBe(512);
     // min 128 pages, and min / 4 = 32 is now the larger step.
     expect(m.watermarks).toEqual({ min: 128, low: 160, high: 192 });
+    // 0 is a value (the kernel's handler takes it): no min watermark, low and high 30 pages apart.
+    const z = await s.http.patch("/v1/machines/small/sysctl").send({ "vm.min_free_kbytes": 0 });
+    expect(z.body["vm.min_free_kbytes"]).toBe(0);
+    expect(m.watermarks).toEqual({ min: 0, low: 30, high: 60 });
     expect((await s.http.patch("/v1/machines/small/sysctl").send({ "vm.swappiness": 201 })).status).toBe(400);
     expect((await s.http.post("/v1/machines").send({ replacementPolicy: "random" })).status).toBe(400);
     expect(

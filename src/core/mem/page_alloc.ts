@@ -35,11 +35,15 @@ export function calculate_min_free_kbytes(pages: number): number {
 }
 
 /**
- * __setup_per_zone_wmarks() for one zone of `pages`: min from min_free_kbytes (derived when 0);
+ * __setup_per_zone_wmarks() for one zone of `pages`: min from min_free_kbytes (derived when null);
  * low and high add max(min / 4, pages * watermark_scale_factor / 10000) once and twice.
  */
-export function zone_watermarks(pages: number, min_free_kbytes = 0, watermark_scale_factor = 10): Watermarks {
-  const kbytes = min_free_kbytes || calculate_min_free_kbytes(pages);
+export function zone_watermarks(
+  pages: number,
+  min_free_kbytes: number | null = null,
+  watermark_scale_factor = 10,
+): Watermarks {
+  const kbytes = min_free_kbytes ?? calculate_min_free_kbytes(pages);
   const min = Math.floor(kbytes / (PAGE_SIZE / 1024));
   const tmp = Math.max(Math.floor(min / 4), Math.floor((pages * watermark_scale_factor) / 10000));
   return { min, low: min + tmp, high: min + 2 * tmp };

@@ -39,7 +39,9 @@ export const Profile = z
     pku: z.boolean(),
     ramBytes: bytes.min(4096),
     swapBytes: swapBytes,
-    minFreeKbytes: z.int().min(0),
+    minFreeKbytes: z.int().min(0).nullable().meta({
+      description: "vm.min_free_kbytes; null: derived from RAM as the kernel derives it at boot",
+    }),
     watermarkScaleFactor: z.int().min(1).max(3000),
     swappiness: z.int().min(0).max(200),
     replacementPolicy: z.enum(REPLACEMENT_POLICIES as [ReplacementPolicy, ...ReplacementPolicy[]]).meta({
