@@ -122,6 +122,31 @@ describe("machines under pressure", () => {
     expect(rec).toMatchObject({ mode: "kswapd", policy: "linux", pid });
   });
 
+  it("PATCH switches a running machine's replacement policy; the pages stay and go on being reclaimed", async () => {
+    s = await startServer();
+    await s.http.post("/v1/machines").send({ name: "p", ramBytes: 4 * MiB, swapBytes: 16 * MiB });
+    const pid = await spawn(s, { image: "empty" }, "p");
+    await call(s, pid, "mmap", { addr: hex(W), length: 2048 * PG, prot: RW, flags: ANON }, "p");
+    await touch("p", pid, W, 600);
+    const m = s.app.machines.get("p").machine;
+    const frames = m.frames.nr_used;
+    const r = await s.http.patch("/v1/machines/p").send({ replacementPolicy: "clock" });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.profile.replacementPolicy).toBe("clock");
+    expect(m.frames.lruvec.policy).toBe("clock");
+    expect(m.frames.nr_used).toBe(frames);
+    validateAll(s, "p");
+    // The rest of the workload thrashes under the new policy: every byte comes back.
+    const w = await touch("p", pid, W, 2048);
+    expect(w.every((x) => x.done === 8 && !x.oom)).toBe(true);
+    const back = await call(s, pid, "memory/read", { addr: hex(W + 7 * PG), length: 8 }, "p");
+    expect(back.data).toBe("08".repeat(8));
+    validateAll(s, "p");
+    expect((await s.http.patch("/v1/machines/p").send({ replacementPolicy: "random" })).status).toBe(400);
+    expect((await s.http.patch("/v1/machines/p").send({ ramBytes: 4096 })).status).toBe(400);
+    expect((await s.http.patch("/v1/machines/nope").send({ replacementPolicy: "lru" })).status).toBe(404);
+  });
+
   it("without swap the OOM killer takes the task that ran out (oom: killed), in /batch too; others stay", async () => {
     s = await startServer();
     await s.http.post("/v1/machines").send({

@@ -1,5 +1,5 @@
 /**
- * Machines: create (201), list, get, delete; their /proc/meminfo and /proc/vmstat; their sysctls.
+ * Machines: create (201), list, get, patch (the replacement policy), delete; their /proc/meminfo and /proc/vmstat; their sysctls.
  */
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
@@ -15,6 +15,7 @@ import {
   MachineList,
   MachineView,
   Meminfo,
+  PatchMachine,
   SysctlPatch,
   SysctlView,
   Vmstat,
@@ -69,6 +70,26 @@ export default async function machineRoutes(base: FastifyInstance): Promise<void
       },
     },
     async (req) => machineView(app.machines.get(req.params.mid)),
+  );
+
+  app.patch(
+    "/machines/:mid",
+    {
+      schema: {
+        tags,
+        summary:
+          "Switch a running machine's replacement policy (its pages stay where they are, in one order)",
+        params: MachineParams,
+        body: PatchMachine,
+        response: { 200: MachineView, ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const e = app.machines.get(req.params.mid);
+      e.machine.profile.replacementPolicy = req.body.replacementPolicy;
+      e.machine.profile_changed();
+      return machineView(e);
+    },
   );
 
   app.delete(

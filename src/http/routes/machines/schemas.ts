@@ -69,6 +69,11 @@ export const CreateMachine = z
   })
   .meta({ id: "CreateMachine" });
 
+/** What may change on a running machine (the rest of the profile is fixed at creation or a sysctl). */
+export const PatchMachine = z
+  .strictObject({ replacementPolicy: Profile.shape.replacementPolicy })
+  .meta({ id: "PatchMachine" });
+
 export const MachineView = z
   .object({
     id: z.string(),
