@@ -3,6 +3,7 @@
  * bad query, connection limit, plain GET), the subscribers gauge, and shutdown closing streams with
  * 1001, a stalled one included.
  */
+import { get } from "node:http";
 import { describe, expect, it } from "vitest";
 import { EventClient, streamsOf } from "./events_client.js";
 import { type Server, spawn, startServer } from "./helpers.js";
@@ -43,11 +44,30 @@ describe("before the upgrade", () => {
       status: 401,
       body: { code: "NO_TOKEN" },
     });
-    // Only an upgrade may carry it: a plain request with the same header is refused.
-    const r = await fetch(`${s.url}/v1/machines`, {
-      headers: { "sec-websocket-protocol": `mmsim, mmsim.bearer.${b64(token)}` },
+    // Only a real upgrade of an event stream may carry it: plain requests with the same headers
+    // (even Upgrade: websocket without Connection: upgrade) are refused.
+    const protocol = { "sec-websocket-protocol": `mmsim, mmsim.bearer.${b64(token)}` };
+    for (const [url, headers] of [
+      ["/v1/machines", protocol],
+      ["/v1/machines", { ...protocol, upgrade: "websocket" }],
+      [path, { ...protocol, upgrade: "websocket" }],
+    ] as const) {
+      // node:http, since fetch refuses an Upgrade header.
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = get(`${s.url}${url}`, { headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on("error", reject);
+      });
+      expect(status, `${url} ${JSON.stringify(headers)}`).toBe(401);
+    }
+    // Nor may a real upgrade of another route.
+    expect(
+      await EventClient.refused(s, "/v1/machines", {}, ["mmsim", `mmsim.bearer.${b64(token)}`]),
+    ).toMatchObject({
+      status: 401,
     });
-    expect(r.status).toBe(401);
   });
 
   it("refuses an unknown machine (404), a bad query (400), too many streams (429), draining (503), a plain GET (426)", async () => {

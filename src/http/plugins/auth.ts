@@ -7,7 +7,7 @@
  * selects, so the token is never echoed back), as Kubernetes does for its streams.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { ApiError } from "../errors.js";
 
@@ -18,8 +18,17 @@ export const STREAM_PROTOCOL = "mmsim";
 /** The subprotocol prefix that carries a WebSocket upgrade's token (base64url, no padding). */
 export const BEARER_PROTOCOL_PREFIX = "mmsim.bearer.";
 
-/** The Authorization value a WebSocket upgrade's bearer subprotocol stands for, if it has one. */
-function protocolAuthorization(headers: Record<string, string | string[] | undefined>): string | undefined {
+/**
+ * The Authorization value a WebSocket upgrade's bearer subprotocol stands for, if it has one. Only
+ * a real upgrade (Connection: upgrade, which Node needs to treat it as one; a GET of an event
+ * stream) may carry it:
+ * an ordinary request with the same headers must not reach the REST routes with the token in a
+ * header that proxies and logs do not redact.
+ */
+function protocolAuthorization(req: FastifyRequest): string | undefined {
+  const headers = req.headers;
+  if (!/\bupgrade\b/i.test(headers.connection ?? "") || req.method !== "GET") return undefined;
+  if (!/\/events(\?|$)/.test(req.url)) return undefined;
   if (headers.upgrade?.toString().toLowerCase() !== "websocket") return undefined;
   const offered = headers["sec-websocket-protocol"];
   if (typeof offered !== "string") return undefined;
@@ -36,7 +45,7 @@ async function authPlugin(app: FastifyInstance, opts: { token: string | null }):
   const want = digest(`Bearer ${opts.token}`);
   app.addHook("onRequest", async (req, reply) => {
     if (req.url === "/healthz") return;
-    const got = req.headers.authorization ?? protocolAuthorization(req.headers);
+    const got = req.headers.authorization ?? protocolAuthorization(req);
     if (typeof got === "string" && timingSafeEqual(digest(got), want)) return;
     reply.header("www-authenticate", 'Bearer realm="mmsim"');
     throw new ApiError(
