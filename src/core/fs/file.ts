@@ -162,6 +162,8 @@ export class FdTable {
    * open fd (dup_fd).
    */
   max_fds = FDTAB_EMBEDDED;
+  /** files_struct->count: the tasks sharing this table (CLONE_FILES); the last to leave closes the fds. */
+  users = 1;
   constructor(readonly max = NR_OPEN_DEFAULT) {}
 
   get(fd: number): OpenFile | undefined {

@@ -4,7 +4,7 @@
  */
 import { PAGE_SIZE, TASK_SIZE } from "../abi/mman.js";
 import { InvariantError } from "../abi/ulong.js";
-import type { Inode } from "../fs/file.js";
+import type { FdTable, Inode, OpenFile } from "../fs/file.js";
 import type { Machine } from "../machine.js";
 import { PG_anon_exclusive, PG_mlocked, PG_swapcache } from "../mem/frames.js";
 import { folio_lru_list, LRU_CLASSIC, NR_LRU_LISTS } from "../mem/lru.js";
@@ -197,6 +197,29 @@ function validate_page_tables(m: Machine, mm: mm_struct): void {
  * their inode at their index, page contents held by exactly the frames that have bytes,
  * Committed_AS, and the tasks' view of their mms (mm_users, exited tasks hold none).
  */
+/**
+ * Open files and fd tables: a table's users are the live tasks holding it (an exited task holds
+ * none), and a file's f_count is its slots in those tables (each table once) plus the VMAs mapping it.
+ */
+function validate_files(m: Machine): void {
+  const tables = new Map<FdTable, number>();
+  for (const t of m.tasks.values()) {
+    if (t.state === "running" || t.state === "vfork-waiting")
+      tables.set(t.files, (tables.get(t.files) ?? 0) + 1);
+    else if (t.files.entries().next().done === false) fail(`exited task ${t.pid} still has open fds`);
+  }
+  const counts = new Map<OpenFile, number>();
+  const count = (f: OpenFile) => counts.set(f, (counts.get(f) ?? 0) + 1);
+  for (const [table, n] of tables) {
+    if (table.users !== n) fail(`an fd table has users ${table.users}, ${n} live tasks hold it`);
+    for (const [, f] of table.entries()) count(f);
+  }
+  for (const mm of m.mms) for (const v of mm.mm_mt) if (v.vm_file) count(v.vm_file);
+  for (const [f, n] of counts)
+    if (f.f_count !== n)
+      fail(`open file ${f.id} (${f.inode.path}) has f_count ${f.f_count}, ${n} references`);
+}
+
 export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
   const f = m.frames;
   const all = new Set<mm_struct>(mms ?? []);
@@ -214,6 +237,7 @@ export function validate_machine(m: Machine, mms?: Iterable<mm_struct>): void {
   }
   for (const [mm, n] of users)
     if (mm.mm_users !== n) fail(`mm ${mm.id} has mm_users ${mm.mm_users}, ${n} tasks use it`);
+  validate_files(m);
   const refs = new Int32Array(f.pfn_bound);
   const maps = new Int32Array(f.pfn_bound);
   const mlocks = new Int32Array(f.pfn_bound);

@@ -264,6 +264,12 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
   const envp = args.envp ?? [];
   if (spec !== "empty" && spec.interp?.path === "") return err(ENOENT);
   de_thread(m, task);
+  // unshare_files(): a table still shared (CLONE_FILES without CLONE_THREAD) becomes the task's own.
+  if (task.files.users > 1) {
+    task.files.users--;
+    task.files = task.files.clone();
+    for (const [, f] of task.files.entries()) f.f_count++;
+  }
   const oldmm = task.mm;
   const mm = m.mm_alloc();
   if (oldmm && oldmm.flags & MMF_DISABLE_THP) mm.flags |= MMF_DISABLE_THP;

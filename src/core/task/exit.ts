@@ -3,6 +3,7 @@
  * kernel/fork.c mmput, mm/mmap.c exit_mmap).
  */
 import { ECHILD } from "../abi/errno.js";
+import { FdTable } from "../fs/file.js";
 import { err, ok, type SysResult } from "../lib/result.js";
 import type { Machine } from "../machine.js";
 import { vm_unacct_memory } from "../mm/accounting.js";
@@ -61,9 +62,13 @@ export function exit_mm(m: Machine, task: task_struct): void {
     task.mm = null;
     mmput(m, mm, task.pid);
   }
-  for (const [fd, f] of [...task.files.entries()]) {
+  // exit_files(): the task drops its table; the fds close with the table's last user.
+  const files = task.files;
+  task.files = new FdTable(files.max);
+  if (--files.users > 0) return;
+  for (const [fd, f] of [...files.entries()]) {
     f.f_count--;
-    task.files.close(fd);
+    files.close(fd);
   }
 }
 

@@ -16,11 +16,12 @@ import {
   MAP_FIXED,
   MAP_PRIVATE,
   MAP_SHARED,
+  O_RDONLY,
   O_RDWR,
   PROT_READ,
   PROT_WRITE,
 } from "../../../src/core/abi/mman.js";
-import { sys_open } from "../../../src/core/fs/open.js";
+import { sys_close, sys_open } from "../../../src/core/fs/open.js";
 import { Machine } from "../../../src/core/machine.js";
 import { access_vm } from "../../../src/core/mm/access.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
@@ -28,7 +29,14 @@ import { validate_machine } from "../../../src/core/mm/validate.js";
 import { do_syscall } from "../../../src/core/syscalls.js";
 import { do_execve } from "../../../src/core/task/exec.js";
 import { do_exit, do_group_exit, do_wait4, SIGKILL } from "../../../src/core/task/exit.js";
-import { CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, do_fork } from "../../../src/core/task/fork.js";
+import {
+  CLONE_FILES,
+  CLONE_SIGHAND,
+  CLONE_THREAD,
+  CLONE_VFORK,
+  CLONE_VM,
+  do_fork,
+} from "../../../src/core/task/fork.js";
 import { TaskBlockedError, type task_struct } from "../../../src/core/task/task.js";
 import { bytes, cachedFile, HOST_PROFILE, layout, load, PG, store, W } from "../helpers.js";
 
@@ -119,6 +127,36 @@ describe("clone(CLONE_VM): processes and threads sharing one mm", () => {
     expect(p.mm!.mm_users).toBe(2);
     // The parent of the process sees nothing to reap: the process is alive.
     expect(wait(init, p.pid)).toEqual({ pid: 0, status: 0 });
+  });
+
+  it("CLONE_FILES: one fd table; a task leaving it closes nothing while another holds it; exec unshares it", () => {
+    const { m, init, fork, check } = machine();
+    m.fs.create("/f", PG);
+    const p = fork(init);
+    expect(sys_open(m, p, "/f", O_RDONLY)).toEqual({ ok: true, value: 3 });
+    const file = p.files.get(3)!;
+    // A thread shares the table (CLONE_FILES with CLONE_THREAD, as pthread_create does).
+    const t = fork(p, THREAD | CLONE_FILES);
+    expect(t.files).toBe(p.files);
+    expect([p.files.users, file.f_count]).toEqual([2, 1]);
+    // The leader exits alone (pthread_exit in main): the thread keeps fd 3 [obs].
+    do_exit(m, p, 0);
+    check();
+    expect(t.files.get(3)).toBe(file);
+    expect([t.files.users, file.f_count]).toEqual([1, 1]);
+    // A CLONE_FILES process (not a thread) then execs: its table becomes its own copy.
+    const q = fork(t, CLONE_FILES);
+    expect(q.files).toBe(t.files);
+    expect(do_execve(m, q, { image: "empty" }).ok).toBe(true);
+    check();
+    expect(q.files).not.toBe(t.files);
+    expect([t.files.users, q.files.users, file.f_count]).toEqual([1, 1, 2]);
+    expect(sys_close(q, 3)).toEqual({ ok: true, value: 0 });
+    expect(t.files.get(3)).toBe(file);
+    // The last user of a table closes its fds.
+    do_exit(m, t, 0);
+    check();
+    expect(file.f_count).toBe(0);
   });
 
   it("a thread waits for the children of every thread of its process; a thread's orphans go to another thread", () => {
