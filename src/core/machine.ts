@@ -10,7 +10,7 @@ import { Rng } from "./lib/rng.js";
 import { FrameTable } from "./mem/frames.js";
 import { KSTACK_PAGES, setup_per_zone_wmarks, type Watermarks } from "./mem/page_alloc.js";
 import { SwapInfo } from "./mem/swap.js";
-import { reserve_pages } from "./mem/vmscan.js";
+import { RESERVE_OK, reserve_pages } from "./mem/vmscan.js";
 import { VmEvents } from "./mem/vmstat.js";
 import { AnonVma } from "./mm/anon_vma.js";
 import { arch_pick_mmap_layout } from "./mm/mmap_layout.js";
@@ -22,6 +22,7 @@ import {
   DEFAULT_RLIMITS,
   NO_CAPABILITIES,
   type Rlimits,
+  SpawnNoMemoryError,
   task_struct,
 } from "./task/task.js";
 
@@ -118,12 +119,12 @@ export class Machine {
 
   /**
    * A task with an empty address space (no VMAs), its mmap layout picked as execve would pick it.
-   * The ELF-like image layout comes with the task lifecycle.
+   * The ELF-like image layout comes with the task lifecycle. Throws SpawnNoMemoryError when there
+   * is no room for its kernel stack even after reclaim and the OOM killer (fork's ENOMEM).
    */
   spawnEmpty(opts: SpawnOptions = {}): task_struct {
-    // Room for its kernel stack (the machine's own act: charged, and it may reclaim or OOM-kill,
-    // but it is not refused).
-    reserve_pages(this, KSTACK_PAGES, null);
+    if (reserve_pages(this, KSTACK_PAGES, null) !== RESERVE_OK)
+      throw new SpawnNoMemoryError("no memory for a new task's kernel stack (ENOMEM)");
     const pid = this.alloc_pid();
     const mm = this.mm_alloc();
     const task = new task_struct(

@@ -212,6 +212,10 @@ describe("machines under pressure", () => {
     expect(res[stop]).toMatchObject({ done: 0, oom: "no_victim" });
     expect((await s.http.get(`/v1/machines/adj/tasks/${a}`)).body).toMatchObject({ state: "running" });
     expect((await s.http.get(`/v1/machines/adj/tasks/${b}`)).status).toBe(404);
+    // Nothing left to kill: no room for a new task's kernel stack either.
+    const refused = await s.http.post("/v1/machines/adj/tasks").send({ image: "empty" });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: "NO_MEMORY" });
     validateAll(s, "adj");
   });
 });

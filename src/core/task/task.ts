@@ -50,6 +50,11 @@ export class TaskBlockedError extends Error {
   override name = "TaskBlockedError";
 }
 
+/** A new task that cannot have its kernel stack: reclaim and the OOM killer found no room (ENOMEM). */
+export class SpawnNoMemoryError extends Error {
+  override name = "SpawnNoMemoryError";
+}
+
 export type TaskState = "running" | "vfork-waiting" | "zombie" | "dead";
 
 export class task_struct {

@@ -40,7 +40,7 @@ import { MM_ANONPAGES, MM_SWAPENTS, type mm_struct } from "../../../src/core/mm/
 import { validate_machine } from "../../../src/core/mm/validate.js";
 import type { KernelProfile } from "../../../src/core/profile.js";
 import { do_fork } from "../../../src/core/task/fork.js";
-import type { task_struct } from "../../../src/core/task/task.js";
+import { SpawnNoMemoryError, type task_struct } from "../../../src/core/task/task.js";
 import { HOST_PROFILE, PG, ptes, W } from "../helpers.js";
 
 const MiB = 2 ** 20;
@@ -431,6 +431,22 @@ describe("the OOM killer", () => {
     // What the protected task wrote before memory ran out is intact.
     expect(check(m, a, W, r!.at, 1).bad).toEqual([]);
     expect(vm(m).oom_kill).toBe(1);
+    // No room for another task's kernel stack either: the spawn fails (fork's ENOMEM) and charges
+    // nothing. Also with no min watermark, once the protected task has taken the last pages.
+    const spawnFails = () => {
+      const free = mi(m).MemFree;
+      const tasks = m.tasks.size;
+      expect(() => m.spawnEmpty({ comm: "late" })).toThrow(SpawnNoMemoryError);
+      expect([mi(m).MemFree, m.tasks.size]).toEqual([free, tasks]);
+      validate_machine(m);
+    };
+    spawnFails();
+    m.profile.minFreeKbytes = 0;
+    m.profile_changed();
+    const r2 = fill(m, a, W + r!.at * PG, 2048 - r!.at, 2);
+    expect(r2?.oom).toBe("no_victim");
+    expect(mi(m).MemFree).toBeLessThan(16);
+    spawnFails();
   });
 
   it("badness: RSS + swap entries + page tables, plus oom_score_adj thousandths of RAM+swap", () => {

@@ -11,7 +11,12 @@ import type { Machine } from "../../../core/machine.js";
 import { oom_score, set_oom_score_adj } from "../../../core/mem/oom_kill.js";
 import { do_execve } from "../../../core/task/exec.js";
 import { do_exit, do_group_exit, SIGKILL } from "../../../core/task/exit.js";
-import { RLIM_INFINITY, type Rlimits, type task_struct } from "../../../core/task/task.js";
+import {
+  RLIM_INFINITY,
+  type Rlimits,
+  SpawnNoMemoryError,
+  type task_struct,
+} from "../../../core/task/task.js";
 import { ApiError, overLimit } from "../../errors.js";
 import { errors, MachineParams, TaskParams } from "../../schemas/common.js";
 import { OomScore, OomScoreAdj, SpawnTask, TaskList, TaskView } from "./schemas.js";
@@ -45,7 +50,7 @@ export default async function taskRoutes(base: FastifyInstance): Promise<void> {
         summary: 'Spawn a task: an empty address space, then execve of the image unless it is "empty"',
         params: MachineParams,
         body: SpawnTask.optional(),
-        response: { 201: TaskView, ...errors(400, 404, 429) },
+        response: { 201: TaskView, ...errors(400, 404, 409, 429) },
       },
     },
     async (req, reply) => {
@@ -59,7 +64,13 @@ export default async function taskRoutes(base: FastifyInstance): Promise<void> {
       for (const [k, v] of Object.entries(body.rlimits ?? {}))
         rlimits[k as keyof Rlimits] = v === "unlimited" ? RLIM_INFINITY : v;
       if (rlimits.DATA !== undefined) rlimits.DATA_max = rlimits.DATA;
-      const task = m.spawnEmpty({ comm: body.comm ?? "task", rlimits, caps: body.caps ?? {} });
+      let task: task_struct;
+      try {
+        task = m.spawnEmpty({ comm: body.comm ?? "task", rlimits, caps: body.caps ?? {} });
+      } catch (err) {
+        if (err instanceof SpawnNoMemoryError) throw new ApiError(409, "NO_MEMORY", err.message);
+        throw err;
+      }
       if (body.oom_score_adj !== undefined) set_oom_score_adj(m, task, body.oom_score_adj);
       if (body.image !== "empty") {
         const r = do_execve(m, task, { image: body.image, argv: body.argv, envp: body.envp });
