@@ -19,6 +19,7 @@ import { MMF_DISABLE_THP, mm_struct } from "./mm/types.js";
 import { type KernelProfile, makeProfile } from "./profile.js";
 import {
   type Capabilities,
+  comm_of,
   DEFAULT_RLIMITS,
   NO_CAPABILITIES,
   type Rlimits,
@@ -131,7 +132,7 @@ export class Machine {
       pid,
       pid,
       0,
-      opts.comm ?? "task",
+      comm_of(opts.comm ?? "task"),
       mm,
       new FdTable(),
       { ...DEFAULT_RLIMITS, ...opts.rlimits },

@@ -168,6 +168,10 @@ describe("tasks", () => {
       .send({ comm: "worker", argv: ["worker", "-x"], envp: ["A=1"] });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ comm: "worker", state: "running", ppid: 0, exit_code: null });
+    // comm is at most 15 bytes: 8 two-byte characters are too many.
+    const long = await s.http.post("/v1/machines/default/tasks").send({ comm: "\u00e9".repeat(8) });
+    expect(long.status).toBe(400);
+    expect(long.body.issues[0].path).toEqual(["comm"]);
     const pid = res.body.pid;
     const maps = (await s.http.get(`/v1/machines/default/tasks/${pid}/maps`)).text;
     expect(maps).toMatch(/r-xp 00002000 fe:00 [0-9]+ +\/usr\/bin\/prog\n/);
@@ -363,6 +367,8 @@ describe("/proc views", () => {
       VmSize: mm!.total_vm * 4,
       CapEff: "0000000000000000",
       Threads: 1,
+      Cpus_allowed: "1",
+      Cpus_allowed_list: "0",
     });
     expect(await json("statm")).toMatchObject({ size: mm!.total_vm });
 

@@ -47,7 +47,7 @@ import {
 import { vm_area_new, vma_link } from "../mm/vma.js";
 import { do_exit, mm_release_vfork, mmput, release_task, SIGKILL } from "./exit.js";
 import { DEFAULT_IMAGE, type ImageSpec, image_file_size, type Segment } from "./image.js";
-import type { task_struct } from "./task.js";
+import { comm_of, type task_struct } from "./task.js";
 
 /** ELF_ET_DYN_BASE on x86_64: 2/3 of the 47-bit window, page aligned. */
 export const ELF_ET_DYN_BASE = 0x555555554000;
@@ -386,10 +386,10 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
     [AT.BASE, interp_base],
     [AT.FLAGS, 0],
     [AT.ENTRY, entry],
-    [AT.UID, 0],
-    [AT.EUID, 0],
-    [AT.GID, 0],
-    [AT.EGID, 0],
+    [AT.UID, task.uid],
+    [AT.EUID, task.uid],
+    [AT.GID, task.gid],
+    [AT.EGID, task.gid],
     [AT.SECURE, 0],
     [AT.RANDOM, vm_end - strings - 16],
     [AT.HWCAP2, 2],
@@ -399,7 +399,9 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
   ];
   create_elf_tables(m, task, mm, argv, envp, stringBytes);
   if (task.mm !== mm) return err(ENOMEM);
-  task.comm = (argv[0] ?? spec.path).split("/").pop()!.slice(0, 15);
+  // The executed file's basename, whatever argv[0] says [obs]. (The "empty" image, which has no
+  // file, keeps the task's comm.)
+  task.comm = comm_of(spec.path.split("/").pop()!);
   m.sink?.({ type: "execve", pid: task.pid, mm: mm.id, comm: task.comm });
   return ok(0);
 }

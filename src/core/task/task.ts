@@ -50,6 +50,25 @@ export class TaskBlockedError extends Error {
   override name = "TaskBlockedError";
 }
 
+/** TASK_COMM_LEN - 1: the longest comm, in bytes. */
+export const COMM_MAX_BYTES = 15;
+
+/**
+ * __set_task_comm(): at most 15 bytes of UTF-8 (cut at a character boundary here, where the
+ * kernel would cut a multi-byte character in two).
+ */
+export function comm_of(name: string): string {
+  let out = "";
+  let bytes = 0;
+  for (const ch of name) {
+    const cp = ch.codePointAt(0)!;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes > COMM_MAX_BYTES) break;
+    out += ch;
+  }
+  return out;
+}
+
 /** A new task that cannot have its kernel stack: reclaim and the OOM killer found no room (ENOMEM). */
 export class SpawnNoMemoryError extends Error {
   override name = "SpawnNoMemoryError";

@@ -79,7 +79,7 @@ describe("execve layout", () => {
     expect(p.state).toBe("running");
     expect(c.value.mm).not.toBe(p.mm);
     expect(c.value.mm!.def_flags).toBe(0);
-    expect(c.value.comm).toBe("child");
+    expect(c.value.comm).toBe("prog");
     expect(p.mm!.mm_users).toBe(1);
     validate_machine(m);
   });

@@ -223,7 +223,8 @@ describe("vfork", () => {
     expect(p.state).toBe("running");
     expect(c.mm).not.toBe(p.mm);
     expect(p.mm!.mm_users).toBe(1);
-    expect(c.comm).toBe("child");
+    // comm is the executed file's basename, not argv[0].
+    expect(c.comm).toBe("prog");
     expect(get(p, W, 4)).toBe("mine");
   });
 });

@@ -21,6 +21,7 @@ import { O_RDONLY } from "../../../src/core/abi/mman.js";
 import { sys_close, sys_open } from "../../../src/core/fs/open.js";
 import { Machine } from "../../../src/core/machine.js";
 import { validate_machine } from "../../../src/core/mm/validate.js";
+import { do_execve } from "../../../src/core/task/exec.js";
 import { do_exit } from "../../../src/core/task/exit.js";
 import {
   CLONE_FILES,
@@ -251,6 +252,14 @@ describe("/proc/PID/status: the engine's own values", () => {
       const m = new Machine({ seed: 1, profile: { ...HOST_PROFILE, ramBytes: ram, swapBytes: 0 } });
       expect(value(m, m.spawnEmpty(), "SigQ")).toBe(`0/${limit}`);
     }
+  });
+
+  it("Name: at most 15 bytes of UTF-8; after execve, the executed file's basename, not argv[0]", () => {
+    const m = new Machine({ seed: 1, profile: HOST_PROFILE });
+    const t = m.spawnEmpty({ comm: "\u00e9".repeat(9) }); // 18 bytes: 7 characters fit
+    expect(value(m, t, "Name")).toBe("\u00e9".repeat(7));
+    expect(do_execve(m, t, { argv: ["argv0name"] }).ok).toBe(true);
+    expect(value(m, t, "Name")).toBe("prog");
   });
 
   it("Name escapes backslashes and newlines; the memory lines are task_mem's", () => {

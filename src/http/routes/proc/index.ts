@@ -32,18 +32,33 @@ import { conflict } from "../../errors.js";
 import { errors, hexAddr, TaskParams } from "../../schemas/common.js";
 import { KbFields, MmView, Pagemap, PagemapQuery, SmapsList, Statm, VmaList } from "./schemas.js";
 
+/** status values that are text whatever they look like: a name, octal, hex masks, CPU and node lists. */
+const TEXT_KEYS = new Set([
+  "Umask",
+  "Cpus_allowed",
+  "Cpus_allowed_list",
+  "Mems_allowed",
+  "Mems_allowed_list",
+]);
+
 /**
  * "Key:   value" lines to {Key: value}: decimal numbers (sizes in kB) as numbers, other values as
  * strings (so status's octal Umask and hex signal and capability sets keep their leading zeros).
+ * Name is taken as printed after its tab, spaces and all.
  */
 function fields(text: string): Record<string, number | string> {
   const out: Record<string, number | string> = {};
   for (const line of text.split("\n")) {
     const i = line.indexOf(":");
     if (i <= 0) continue;
+    const key = line.slice(0, i);
+    if (key === "Name") {
+      out[key] = line.slice(i + 2);
+      continue;
+    }
     const value = line.slice(i + 1).trim();
-    const n = /^(0|[1-9][0-9]*)( kB)?$/.exec(value);
-    out[line.slice(0, i)] = n ? Number(n[1]) : value;
+    const n = TEXT_KEYS.has(key) ? null : /^(0|[1-9][0-9]*)( kB)?$/.exec(value);
+    out[key] = n ? Number(n[1]) : value;
   }
   return out;
 }

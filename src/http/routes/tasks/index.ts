@@ -12,6 +12,7 @@ import { oom_score, set_oom_score_adj } from "../../../core/mem/oom_kill.js";
 import { do_execve } from "../../../core/task/exec.js";
 import { do_exit, do_group_exit, SIGKILL } from "../../../core/task/exit.js";
 import {
+  comm_of,
   RLIM_INFINITY,
   type Rlimits,
   SpawnNoMemoryError,
@@ -84,7 +85,7 @@ export default async function taskRoutes(base: FastifyInstance): Promise<void> {
           );
         }
       }
-      if (body.comm) task.comm = body.comm;
+      if (body.comm) task.comm = comm_of(body.comm);
       req.log.info({ machine: e.id, pid: task.pid }, "task spawned");
       return reply.code(201).send(taskView(task));
     },

@@ -14,9 +14,12 @@ export const SpawnTask = z
     comm: z
       .string()
       .min(1)
-      .max(15)
+      .refine(
+        (s) => new TextEncoder().encode(s).length <= 15,
+        "at most 15 bytes of UTF-8 (TASK_COMM_LEN - 1)",
+      )
       .optional()
-      .meta({ description: "The task's name (TASK_COMM_LEN - 1 chars)" }),
+      .meta({ description: "The task's name (at most TASK_COMM_LEN - 1 = 15 bytes of UTF-8)" }),
     image: ImageOrEmpty.optional().meta({
       description:
         'The program to exec (default: a dynamically linked PIE), or "empty" for no mappings at all',
