@@ -19,6 +19,9 @@ import { type Encoded, EventRing } from "./ring.js";
 import { type DeliveryLimits, type EventSocket, type Frame, Subscriber } from "./subscriber.js";
 import { CLOSE_CODES, ClientOp } from "./wire.js";
 
+/** Zod issues listed in a BAD_MESSAGE reply. */
+const MAX_REPLY_ISSUES = 10;
+
 export interface HubOptions extends DeliveryLimits {
   /** Events each machine keeps for resuming clients. */
   ringSize: number;
@@ -351,7 +354,8 @@ export class EventHub {
         code: "BAD_MESSAGE",
         message:
           'expected {"op":"subscribe", types?, pids?, mm?, since?}, {"op":"unsubscribe"} or {"op":"ping"}',
-        issues: r.error.issues.map((i) => ({
+        // The first few: a reply stays small whatever the message (a long bad list is one issue each).
+        issues: r.error.issues.slice(0, MAX_REPLY_ISSUES).map((i) => ({
           path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
           message: i.message,
         })),

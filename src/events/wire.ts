@@ -474,7 +474,8 @@ export const UnsubscribeOp = named(
 export const PingOp = named(
   "PingOp",
   "Ask for a pong item (in order with the events: everything sent before it has been delivered)",
-  z.strictObject({ op: z.literal("ping"), id: z.union([z.string(), z.number()]).optional() }),
+  // The id comes back in the pong: bounded, so a reply stays small.
+  z.strictObject({ op: z.literal("ping"), id: z.union([z.string().max(256), z.number()]).optional() }),
 );
 
 export const ClientOp = named(

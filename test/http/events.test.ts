@@ -304,6 +304,9 @@ describe("client messages", () => {
     c.send({ op: "subscribe", machines: ["default"] });
     c.send({ op: "subscribe", since: { default: 1 } });
     c.send([1, 2]);
+    // A long bad list, and an id too long to echo: small replies all the same.
+    c.send({ op: "subscribe", types: Array(5000).fill("x") });
+    c.send({ op: "ping", id: "i".repeat(257) });
     c.send({ op: "ping", id: 7 });
     await c.until((x) => x.of("pong").length === 1, "pong");
     expect(c.of("error").map((e) => e.code)).toEqual([
@@ -314,8 +317,11 @@ describe("client messages", () => {
       "BAD_MESSAGE",
       "BAD_MESSAGE",
       "BAD_MESSAGE",
+      "BAD_MESSAGE",
+      "BAD_MESSAGE",
     ]);
     expect(c.of("error")[3]!.issues?.[0]?.path).toEqual(["types", 0]);
+    expect(c.of("error")[7]!.issues).toHaveLength(10);
     expect(c.of("pong")).toEqual([{ type: "pong", id: 7 }]);
     await task(1);
     await c.sync();
