@@ -24,6 +24,11 @@ export interface KernelProfile {
   userReserveKbytes: number;
   /** CONFIG_TRANSPARENT_HUGEPAGE: 2 MiB-multiple anonymous mappings get 2 MiB-aligned addresses. */
   thpAlignAnon: boolean;
+  /**
+   * /sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise" (stock kernels): khugepaged
+   * runs and raises the derived vm.min_free_kbytes to keep pageblocks free for huge pages.
+   */
+  thpEnabled: boolean;
   /** Shared anonymous (shmem) mappings of 2 MiB or more get PMD-aligned addresses (shmem THP). */
   shmemThpAlign: boolean;
   /** Page-cache file mappings covering a whole 2 MiB file chunk get PMD-aligned addresses (ext4). */
@@ -51,8 +56,8 @@ export interface KernelProfile {
   ramBytes: number;
   swapBytes: number;
   /**
-   * vm.min_free_kbytes: the min watermark; null until written: derived from RAM as
-   * init_per_zone_wmark_min does, sqrt(16 * RAM in kB) clamped to [128, 262144]. The sysctl takes
+   * vm.min_free_kbytes: the min watermark; null until written: derived from RAM as the kernel
+   * does at boot (default_min_free_kbytes in mem/page_alloc.ts). The sysctl takes
    * any value from 0 (no min watermark) up, as the kernel's handler does.
    */
   minFreeKbytes: number | null;
@@ -75,6 +80,7 @@ export const STOCK_PROFILE: Readonly<KernelProfile> = Object.freeze({
   adminReserveKbytes: 8192,
   userReserveKbytes: 131072,
   thpAlignAnon: true,
+  thpEnabled: true,
   shmemThpAlign: true,
   fileThpAlign: true,
   faultAroundBytes: 65536,

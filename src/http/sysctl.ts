@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Limits } from "../config.js";
-import { calculate_min_free_kbytes } from "../core/mem/page_alloc.js";
+import { default_min_free_kbytes } from "../core/mem/page_alloc.js";
 import type { KernelProfile } from "../core/profile.js";
 import { overLimit } from "./errors.js";
 
@@ -42,7 +42,8 @@ export const SYSCTLS = {
   "vm.min_free_kbytes": {
     key: "minFreeKbytes",
     schema: nonneg,
-    fromProfile: (p) => p.minFreeKbytes ?? calculate_min_free_kbytes(Math.floor(p.ramBytes / 4096)),
+    fromProfile: (p) =>
+      p.minFreeKbytes ?? default_min_free_kbytes(Math.floor(p.ramBytes / 4096), p.thpEnabled),
   },
 } as const satisfies Record<string, Knob>;
 

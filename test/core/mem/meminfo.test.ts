@@ -23,6 +23,7 @@ import {
   vmstat_values,
   zone_watermarks,
 } from "../../../src/core/mem/meminfo.js";
+import { default_min_free_kbytes } from "../../../src/core/mem/page_alloc.js";
 import { access_vm } from "../../../src/core/mm/access.js";
 import { sys_mlock } from "../../../src/core/mm/mlock.js";
 import { sys_mmap } from "../../../src/core/mm/mmap.js";
@@ -46,7 +47,7 @@ describe("meminfo", () => {
     expect(v.CommitLimit).toBe(524288 + 524288);
     expect(v.Committed_AS).toBe(0);
     // No page cache: MemAvailable is MemFree less the high watermark.
-    expect(v.MemAvailable).toBe((mem_state(m).free - zone_watermarks(262144).high) * 4);
+    expect(v.MemAvailable).toBe((mem_state(m).free - zone_watermarks(262144, null, 10, true).high) * 4);
   });
 
   it("anonymous, file, shared and locked pages land in their counters", () => {
@@ -183,6 +184,22 @@ describe("meminfo", () => {
     expect(zone_watermarks(1048576)).toEqual({ min: 2048, low: 3096, high: 4144 });
     // Tiny machines are clamped to 128 kB.
     expect(zone_watermarks(64).min).toBe(32);
+  });
+
+  it("with THP enabled, khugepaged raises it: 11 pageblocks per zone, at most 5% of RAM", () => {
+    const kb = (ram: number, thp = true) => default_min_free_kbytes(ram / 4096, thp);
+    // 8 GiB, three zones: 512 x 3 x 11 pages = 67584 kB, what this 6.18 host shows [obs].
+    expect(kb(8 * 2 ** 30)).toBe(67584);
+    expect(kb(8 * 2 ** 30, false)).toBe(11585);
+    // 1 GiB, two zones: 11264 pages.
+    expect(kb(2 ** 30)).toBe(45056);
+    // 64 MiB: 5% of RAM (819 pages) is less than 11264 pages but more than the sqrt rule's 1024 kB.
+    expect(kb(64 * 2 ** 20)).toBe(3276);
+    // 4 MiB: 5% is 51 pages, below the sqrt rule's 256 kB.
+    expect(kb(4 * 2 ** 20)).toBe(256);
+    // A machine's watermarks follow its profile.
+    expect(new Machine({ profile: { ramBytes: 8 * 2 ** 30 } }).watermarks.min).toBe(16896);
+    expect(new Machine({ profile: { ramBytes: 8 * 2 ** 30, thpEnabled: false } }).watermarks.min).toBe(2896);
   });
 });
 

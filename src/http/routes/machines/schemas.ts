@@ -22,6 +22,9 @@ export const Profile = z
     adminReserveKbytes: z.int().min(0),
     userReserveKbytes: z.int().min(0),
     thpAlignAnon: z.boolean(),
+    thpEnabled: z.boolean().meta({
+      description: "transparent_hugepage/enabled is always or madvise: raises the derived vm.min_free_kbytes",
+    }),
     shmemThpAlign: z.boolean(),
     fileThpAlign: z.boolean(),
     faultAroundBytes: z
