@@ -6,7 +6,10 @@
  * leaves the cache later reads back what was written.
  *
  * A read marks the pages it reads accessed (folio_mark_accessed, so a page read(2) twice becomes
- * active, as a page mapped and touched twice does); a write does not.
+ * active, as a page mapped and touched twice does); a write does not. These are filemap_read's
+ * rules for page-cache files; shmem objects never sit in an fd table here (no memfd or tmpfs
+ * files yet), and when they do, shmem_file_read_iter's differ: a read marks a page when it starts
+ * at its first byte, every time; reading a hole allocates nothing; writes mark.
  *
  * Not modelled: read-ahead on read(2) (a missing page is read alone), O_DIRECT, holes' block
  * allocation.
