@@ -12,7 +12,6 @@
  * Cases where the engine (not the renderer) gives a different result from the kernel are listed
  * in ENGINE_DIVERGENCES and run as it.fails, so a fix in the engine shows up as a failing test.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,6 +87,7 @@ import {
 import { VM_READ, VM_WRITE } from "../../../src/core/mm/vm_flags.js";
 import { vma_lookup } from "../../../src/core/mm/vma.js";
 import type { KernelProfile } from "../../../src/core/profile.js";
+import { CAN_CAPTURE, CAPTURE_NOTE, runC } from "../golden_c.js";
 import { type Env, env, HOST_PROFILE, PG, W } from "../helpers.js";
 
 const GOLDEN = fileURLToPath(new URL("./golden/", import.meta.url));
@@ -553,36 +553,22 @@ describe("procfs golden: captured on Linux 6.18 x86_64 (golden/procfs_golden.out
   goldenSuite(() => goldenFrom(readFileSync(FIXTURE, "utf8")));
 });
 
-function haveCc(): boolean {
-  if (process.platform !== "linux" || process.arch !== "x64") return false;
-  return spawnSync("cc", ["--version"], { stdio: "ignore" }).status === 0;
-}
-const CAN_CAPTURE = haveCc();
-
-describe.skipIf(!CAN_CAPTURE)(
-  `procfs golden: live capture from this machine's kernel${CAN_CAPTURE ? "" : " (skipped: needs cc in PATH on Linux x86_64)"}`,
-  () => {
-    let dir = "";
-    afterAll(() => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
-    goldenSuite(() => {
-      dir = mkdtempSync(join(tmpdir(), "mmsim-procfs-"));
-      const exe = join(dir, "procfs_golden");
-      const data = join(dir, "files");
-      const cc = spawnSync("cc", ["-O0", "-Wall", "-o", exe, C_SOURCE], { encoding: "utf8" });
-      if (cc.status !== 0) throw new Error(`cc failed:\n${cc.stderr}`);
-      mkdirSync(data);
-      const run = spawnSync(exe, [data], { encoding: "utf8" });
-      if (run.status !== 0) throw new Error(`procfs_golden failed (${run.status}):\n${run.stderr}`);
-      const g = goldenFrom(run.stdout);
-      if (g.cap.facts["diskfs"] !== 1)
-        throw new Error(`${tmpdir()} is tmpfs: set TMPDIR to a disk filesystem`);
-      if (process.env["PROCFS_GOLDEN_UPDATE"]) writeFileSync(FIXTURE, run.stdout);
-      return g;
-    });
-  },
-);
+describe.skipIf(!CAN_CAPTURE)(`procfs golden: live capture from this machine's kernel${CAPTURE_NOTE}`, () => {
+  let dir = "";
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  goldenSuite(() => {
+    dir = mkdtempSync(join(tmpdir(), "mmsim-procfs-"));
+    const data = join(dir, "files");
+    mkdirSync(data);
+    const stdout = runC(dir, C_SOURCE, "procfs_golden", [data]);
+    const g = goldenFrom(stdout);
+    if (g.cap.facts["diskfs"] !== 1) throw new Error(`${tmpdir()} is tmpfs: set TMPDIR to a disk filesystem`);
+    if (process.env["PROCFS_GOLDEN_UPDATE"]) writeFileSync(FIXTURE, stdout);
+    return g;
+  });
+});
 
 // ---------------------------------------------------------------------------------------------
 // Formatting edge cases

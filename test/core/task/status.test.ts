@@ -11,7 +11,6 @@
  * (golden/status_golden.out.txt, Linux 6.18 x86_64) and a live one where cc is available;
  * regenerate the committed one with STATUS_GOLDEN_UPDATE=1 npx vitest run test/core/task/status.test.ts
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +33,7 @@ import {
 } from "../../../src/core/task/fork.js";
 import { show_status } from "../../../src/core/task/status.js";
 import type { task_struct } from "../../../src/core/task/task.js";
+import { CAN_CAPTURE, CAPTURE_NOTE, runC } from "../golden_c.js";
 import { HOST_PROFILE } from "../helpers.js";
 
 const GOLDEN = fileURLToPath(new URL("./golden/", import.meta.url));
@@ -174,14 +174,8 @@ describe("/proc/PID/status golden: captured on Linux 6.18 x86_64 (golden/status_
   goldenSuite(() => parse(readFileSync(FIXTURE, "utf8")));
 });
 
-function haveCc(): boolean {
-  if (process.platform !== "linux" || process.arch !== "x64") return false;
-  return spawnSync("cc", ["--version"], { stdio: "ignore" }).status === 0;
-}
-const CAN_CAPTURE = haveCc();
-
 describe.skipIf(!CAN_CAPTURE)(
-  `/proc/PID/status golden: live capture from this machine's kernel${CAN_CAPTURE ? "" : " (skipped: needs cc in PATH on Linux x86_64)"}`,
+  `/proc/PID/status golden: live capture from this machine's kernel${CAPTURE_NOTE}`,
   () => {
     let dir = "";
     afterAll(() => {
@@ -189,13 +183,9 @@ describe.skipIf(!CAN_CAPTURE)(
     });
     goldenSuite(() => {
       dir = mkdtempSync(join(tmpdir(), "mmsim-status-"));
-      const exe = join(dir, "status_golden");
-      const cc = spawnSync("cc", ["-O0", "-Wall", "-o", exe, C_SOURCE], { encoding: "utf8" });
-      if (cc.status !== 0) throw new Error(`cc failed:\n${cc.stderr}`);
-      const run = spawnSync(exe, [], { encoding: "utf8" });
-      if (run.status !== 0) throw new Error(`status_golden failed (${run.status}):\n${run.stderr}`);
-      if (process.env["STATUS_GOLDEN_UPDATE"]) writeFileSync(FIXTURE, run.stdout);
-      return parse(run.stdout);
+      const stdout = runC(dir, C_SOURCE, "status_golden");
+      if (process.env["STATUS_GOLDEN_UPDATE"]) writeFileSync(FIXTURE, stdout);
+      return parse(stdout);
     });
   },
 );
