@@ -188,13 +188,20 @@ export class FdTable {
     return ok(0);
   }
 
-  /** A copy for fork (struct files are shared between the tables, as dup_fd does). */
+  /**
+   * dup_fd(): a copy for fork, or for execve's unshare_files. The open files are shared between
+   * the tables, each taking one more reference.
+   */
   clone(): FdTable {
     const t = new FdTable(this.max);
     let open = 0;
     for (let i = 0; i < this.fds.length; i++) {
-      t.fds[i] = this.fds[i];
-      if (this.fds[i]) open = i + 1;
+      const f = this.fds[i];
+      t.fds[i] = f;
+      if (f) {
+        f.f_count++;
+        open = i + 1;
+      }
     }
     // count_open_files() counts whole words of the open-fd bitmap.
     t.max_fds = fdtable_size(Math.ceil(open / FDTAB_EMBEDDED) * FDTAB_EMBEDDED);

@@ -268,7 +268,6 @@ export function do_execve(m: Machine, task: task_struct, args: ExecArgs = {}): S
   if (task.files.users > 1) {
     task.files.users--;
     task.files = task.files.clone();
-    for (const [, f] of task.files.entries()) f.f_count++;
   }
   const oldmm = task.mm;
   const mm = m.mm_alloc();

@@ -285,7 +285,6 @@ export function do_fork(m: Machine, parent: task_struct, flags: number): SysResu
   child.pgid = parent.pgid;
   child.sid = parent.sid;
   if (flags & CLONE_FILES) parent.files.users++;
-  else for (const [, f] of child.files.entries()) f.f_count++;
   if (!(flags & CLONE_VM)) mm.owner = pid;
   if (flags & CLONE_VFORK) {
     parent.state = "vfork-waiting";

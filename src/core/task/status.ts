@@ -10,6 +10,7 @@
  */
 import { PAGE_SIZE } from "../abi/mman.js";
 import type { Machine } from "../machine.js";
+import { THREAD_SIZE } from "../mem/page_alloc.js";
 import { show_status_mem } from "../mm/procfs.js";
 import { MMF_DISABLE_THP } from "../mm/types.js";
 import type { task_struct } from "./task.js";
@@ -17,8 +18,6 @@ import type { task_struct } from "./task.js";
 /** CAP_LAST_CAP of Linux 6.x (CAP_CHECKPOINT_RESTORE = 40): the bounding set has 41 bits. */
 const CAP_LAST_CAP = 40;
 const CAP_BIT = { CAP_IPC_LOCK: 14, CAP_SYS_RAWIO: 17, CAP_SYS_ADMIN: 21 } as const;
-/** x86_64's THREAD_SIZE (16 KiB kernel stacks): set_max_threads() divides RAM by 8 of them. */
-const THREAD_SIZE = 16384;
 /** FUTEX_TID_MASK, the most threads set_max_threads() allows. */
 const MAX_THREADS = 0x3fffffff;
 /** MAX_NUMNODES with x86_64's CONFIG_NODES_SHIFT=10: Mems_allowed prints 32 words of 32 bits. */
@@ -61,7 +60,7 @@ function cap_effective(t: task_struct): bigint {
 
 /**
  * RLIMIT_SIGPENDING as init gets it: max_threads / 2, where set_max_threads() allows as many
- * threads as RAM holds kernel stacks eight times over (the kernel counts the pages free at boot,
+ * threads as RAM holds kernel stacks (THREAD_SIZE) eight times over (the kernel counts the pages free at boot,
  * slightly fewer than MemTotal; this uses all of RAM).
  */
 function sigpending_limit(m: Machine): number {
