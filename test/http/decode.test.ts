@@ -48,6 +48,20 @@ describe("wire primitives", () => {
     for (const bad of ["PROT_FOO", "PROT_READ|", "", ["PROT_READ", "X"], -1, 1.5, "constructor", "toString"])
       expect(parseFlags(bad, PROT_NAMES), String(bad)).toBe(INVALID);
   });
+
+  it("flags: a string parsed before gives the same answer, valid or not, past the memo's bound", () => {
+    for (let round = 0; round < 2; round++) {
+      expect(parseFlags("PROT_READ|PROT_WRITE", PROT_NAMES)).toBe(3);
+      expect(parseFlags("PROT_READ|PROT_BOGUS", PROT_NAMES)).toBe(INVALID);
+      // Another table of names does not share the memo.
+      expect(parseFlags("PROT_READ|PROT_WRITE", { PROT_READ: 4, PROT_WRITE: 8 })).toBe(12);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const s = `PROT_READ|${" ".repeat(i % 50)}PROT_EXEC${"|PROT_NONE".repeat(Math.floor(i / 50))}`;
+      expect(parseFlags(s, PROT_NAMES)).toBe(5);
+      expect(parseFlags(`${s}|X`, PROT_NAMES)).toBe(INVALID);
+    }
+  });
 });
 
 const wireValue = fc.oneof(

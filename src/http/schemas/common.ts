@@ -46,19 +46,37 @@ export function parseInt32(v: unknown): number | Invalid {
  * A flag word: an integer (passed through, so unknown bits reach the kernel code and get its errno),
  * a name, an array of names, or names joined with "|". Unknown names are refused.
  */
+/** Flag strings already parsed, per table of names (bounded: requests choose the strings). */
+const combined = new WeakMap<Readonly<Record<string, number>>, Map<string, number | Invalid>>();
+const MAX_REMEMBERED_FLAGS = 1024;
+
+function parseFlagString(v: string, names: Readonly<Record<string, number>>): number | Invalid {
+  const direct = names[v];
+  if (direct !== undefined && Object.hasOwn(names, v)) return direct;
+  if (v === "") return INVALID;
+  let out = 0;
+  for (const part of v.split("|")) {
+    const bit = names[part.trim()];
+    if (bit === undefined || !Object.hasOwn(names, part.trim())) return INVALID;
+    out |= bit;
+  }
+  return out >>> 0;
+}
+
 export function parseFlags(v: unknown, names: Readonly<Record<string, number>>): number | Invalid {
   if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 ? v : INVALID;
   if (typeof v === "string") {
-    const direct = names[v];
-    if (direct !== undefined && Object.hasOwn(names, v)) return direct;
-    if (v === "") return INVALID;
-    let out = 0;
-    for (const part of v.split("|")) {
-      const bit = names[part.trim()];
-      if (bit === undefined || !Object.hasOwn(names, part.trim())) return INVALID;
-      out |= bit;
+    // Clients send the same few "A|B" strings over and over: remember what each one meant.
+    let seen = combined.get(names);
+    if (!seen) {
+      seen = new Map();
+      combined.set(names, seen);
     }
-    return out >>> 0;
+    const known = seen.get(v);
+    if (known !== undefined) return known;
+    const r = parseFlagString(v, names);
+    if (seen.size < MAX_REMEMBERED_FLAGS) seen.set(v, r);
+    return r;
   }
   if (Array.isArray(v)) {
     let out = 0;
