@@ -35,6 +35,7 @@ import { sys_open } from "../src/core/fs/open.js";
 import { sys_pread } from "../src/core/fs/read_write.js";
 import { Machine } from "../src/core/machine.js";
 import type { ReplacementPolicy } from "../src/core/mem/lru.js";
+import { nr_free_pages } from "../src/core/mem/page_alloc.js";
 import { RESERVE_OK, reserve_pages } from "../src/core/mem/vmscan.js";
 import { access_vm } from "../src/core/mm/access.js";
 import { sys_mmap, sys_munmap } from "../src/core/mm/mmap.js";
@@ -136,10 +137,10 @@ function thrash(policy: ReplacementPolicy): Thrash {
 function reclaimCost(kind: "anon" | "file"): number[] {
   const res: number[] = [];
   const BATCH = 4096;
-  // Filled to just above the low watermark: nothing reclaimed yet.
-  const filled = RAM_PAGES - 400;
   for (let r = 0; r < ROUNDS + 4; r++) {
     const { m, t } = machine(RAM, SWAP);
+    // Filled to just above the low watermark (room left for the page tables): nothing reclaimed yet.
+    const filled = nr_free_pages(m) - m.watermarks.low - 100;
     if (kind === "anon") pass(m, t, mmapAnon(m, t, filled), filled, 0);
     else {
       const f = m.fs.create("/cache", filled * PAGE_SIZE);
