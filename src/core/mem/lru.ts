@@ -174,14 +174,15 @@ export class Lruvec {
   /**
    * folio_mark_accessed() (mm/swap.c): an access that no PTE records (read(2)). The first marks
    * the page referenced; the next moves an inactive page on an evictable list to the active list
-   * (pgactivate, and a workingset activation, which ages the non-resident pages). Under the
-   * classic policies it sets the referenced bit (clock's second chance).
+   * (pgactivate, and a workingset activation, which ages the non-resident pages). Under clock it
+   * sets the referenced bit (the second chance, which clock's hand clears); fifo and lru keep no
+   * such bit (lru orders by access in filemap_get_page).
    */
   mark_accessed(pfn: number, events: VmEvents): void {
     const f = this.frames.flags;
     const pf = f[pfn]!;
     if (this.policy !== "linux") {
-      f[pfn] = pf | PG_referenced;
+      if (this.policy === "clock") f[pfn] = pf | PG_referenced;
       return;
     }
     if (!(pf & PG_referenced)) f[pfn] = pf | PG_referenced;

@@ -16,6 +16,8 @@ import {
   PROT_WRITE,
 } from "../../../src/core/abi/mman.js";
 import { sys_open } from "../../../src/core/fs/open.js";
+import { sys_pread } from "../../../src/core/fs/read_write.js";
+import { PG_referenced } from "../../../src/core/mem/frames.js";
 import {
   LRU_ACTIVE_ANON,
   LRU_CLASSIC,
@@ -122,5 +124,24 @@ describe("LRU placement", () => {
     e.check();
     expect(lruvec.pages(LRU_INACTIVE_ANON)).toEqual(anon);
     expect(lruvec.nr_pages[LRU_ACTIVE_ANON]).toBe(0);
+  });
+});
+
+describe("read(2) and the referenced bit", () => {
+  it("linux and clock keep a read page's referenced bit; fifo and lru have none to keep", () => {
+    for (const [policy, referenced] of [
+      ["linux", true],
+      ["clock", true],
+      ["fifo", false],
+      ["lru", false],
+    ] as const) {
+      const e = env({ profile: { replacementPolicy: policy } });
+      fileOnDisk(e.m, "/f", 1, 1);
+      const fd = e.ok(sys_open(e.m, e.t, "/f", O_RDONLY));
+      expect(sys_pread(e.m, e.t, fd, 16, 0).ok).toBe(true);
+      const pfn = e.m.fs.lookup("/f")!.i_pages.get(0)!;
+      expect((e.m.frames.flags[pfn]! & PG_referenced) !== 0, policy).toBe(referenced);
+      e.check();
+    }
   });
 });
