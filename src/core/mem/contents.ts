@@ -39,14 +39,24 @@ class SlotPool {
     this.hi = new Uint16Array(16);
   }
 
-  /** A slot whose bytes are all zero, with an empty extent. */
-  alloc(): number {
+  /**
+   * A slot whose bytes are all zero, with an empty extent; except [keepLo, keepHi), which the
+   * caller overwrites at once (a copy), so a recycled slot is not cleared there first.
+   */
+  alloc(keepLo = 0, keepHi = 0): number {
     this.used++;
     const s = this.freed.pop();
     if (s !== undefined) {
       const lo = this.lo[s]!;
       const hi = this.hi[s]!;
-      if (lo < hi) this.views[s]!.fill(0, lo, hi);
+      if (lo < hi) {
+        const v = this.views[s]!;
+        if (keepLo >= keepHi || hi <= keepLo || lo >= keepHi) v.fill(0, lo, hi);
+        else {
+          if (lo < keepLo) v.fill(0, lo, keepLo);
+          if (hi > keepHi) v.fill(0, keepHi, hi);
+        }
+      }
       this.lo[s] = this.size;
       this.hi[s] = 0;
       return s;
@@ -188,13 +198,15 @@ export class PageContents {
     if (c === 0) return 0;
     const pool = c > 0 ? this.full : this.small;
     const src = c > 0 ? c : -c;
-    const d = pool.alloc();
     const lo = pool.lo[src]!;
     const hi = pool.hi[src]!;
+    const d = pool.alloc(lo, hi);
     if (lo < hi) {
       const to = pool.views[d]!;
       const from = pool.views[src]!;
-      if (hi - lo > 256) to.set(from.subarray(lo, hi), lo);
+      // A whole slot copies without a subarray view (one object fewer per COW of a full page).
+      if (lo === 0 && hi === pool.size) to.set(from);
+      else if (hi - lo > 256) to.set(from.subarray(lo, hi), lo);
       else for (let i = lo; i < hi; i++) to[i] = from[i]!;
       pool.lo[d] = lo;
       pool.hi[d] = hi;
@@ -212,10 +224,10 @@ export class PageContents {
   /** A small page outgrew its window: the same bytes in a full slot. */
   private grow(c: number): number {
     const s = -c;
-    const f = this.full.alloc();
     const b = this.base[s]!;
     const lo = this.small.lo[s]!;
     const hi = this.small.hi[s]!;
+    const f = this.full.alloc(b + lo, b + hi);
     if (lo < hi) {
       this.full.views[f]!.set(this.small.views[s]!.subarray(lo, hi), b + lo);
       this.full.written(f, b + lo, b + hi);
