@@ -1,13 +1,13 @@
 /**
  * One route per call: `POST /machines/{mid}/tasks/{pid}/{call}`. The body is decoded by the call's
  * precompiled decoder (zod's issues when it is refused), the call runs through `runCall` (the path
- * /batch shares), and the reply is serialized without a second schema pass.
+ * /batch shares), and the reply is serialized without a second schema pass (the shared replies,
+ * {ret: 0} and failures, from their JSON made once).
  */
 import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { z } from "zod";
-import { CALLS, type CallContext, runCall } from "../../calls.js";
-import { plainJson } from "../../content.js";
+import { CALLS, type CallContext, replyJson, runCall } from "../../calls.js";
 import { errors, TaskParams } from "../../schemas/common.js";
 import { zodValidatorCompiler } from "../../validation.js";
 
@@ -56,7 +56,7 @@ export default async function callRoutes(base: FastifyInstance): Promise<void> {
           },
         },
         validatorCompiler: bodyCompiler as never,
-        serializerCompiler: plainJson,
+        serializerCompiler: () => replyJson,
       },
       // A plain (not async) handler: no promise per call; a thrown ApiError reaches the error handler.
       (req, res) => {
