@@ -4,7 +4,7 @@
  * /batch shares), and the reply is serialized without a second schema pass (the shared replies,
  * {ret: 0} and failures, from their JSON made once).
  */
-import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
+import { errorCodes, type FastifyInstance, type FastifySchemaCompiler } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { z } from "zod";
 import { CALLS, type CallContext, replyJson, runCall } from "../../calls.js";
@@ -14,6 +14,23 @@ import { zodValidatorCompiler } from "../../validation.js";
 const PID = /^[1-9][0-9]{0,14}$/;
 
 export default async function callRoutes(base: FastifyInstance): Promise<void> {
+  // JSON bodies by JSON.parse, without secure-json-parse's two scans of the text for __proto__
+  // and constructor (this context only: the call routes). Nothing here can be polluted through
+  // them: JSON.parse makes them own keys (it sets no prototype), and every call's decoder refuses
+  // keys that are not its arguments, at every depth (strict objects), so the body reaches the
+  // core only as fresh objects of known keys. Empty and malformed bodies fail as Fastify's own
+  // parser fails them.
+  base.removeContentTypeParser("application/json");
+  base.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    if (body.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+    let json: unknown;
+    try {
+      json = JSON.parse(body as string);
+    } catch {
+      return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+    }
+    done(null, json);
+  });
   const app = base.withTypeProvider<ZodTypeProvider>();
   const ctx: CallContext = { limits: app.machines.limits, observe: app.metrics.observe };
   const debug = app.log.level === "debug" || app.log.level === "trace";
