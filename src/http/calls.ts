@@ -109,12 +109,27 @@ const byte = () => field(z.int().min(0).max(255), parseByte);
 // ---------------------------------------------------------------------------------------------
 // Results
 
+/** Frozen replies shared by every call that gives them, each with its JSON made once. */
+const cannedJson = new WeakMap<object, string>();
+function canned<T extends object>(reply: T): Readonly<T> {
+  cannedJson.set(Object.freeze(reply), JSON.stringify(reply));
+  return reply;
+}
+
+/** A reply's JSON: made once for the shared ones ({ret: 0}, failures), by JSON.stringify otherwise. */
+export function replyJson(reply: unknown): string {
+  return (typeof reply === "object" && reply !== null && cannedJson.get(reply)) || JSON.stringify(reply);
+}
+
+/** {ret: 0}: the reply of most successful calls. */
+const RET_0 = canned({ ret: 0 });
+
 const failures: Record<number, z.infer<typeof SyscallFailure>> = {};
 /** A failed call's reply (one frozen object per errno). */
 export function failure(errno: number): z.infer<typeof SyscallFailure> {
   let f = failures[errno];
   if (!f) {
-    f = Object.freeze({
+    f = canned({
       ret: -1 as const,
       errno: errnoName(errno),
       message: ERRNO_MESSAGES[errno] ?? `Unknown error ${errno}`,
@@ -205,7 +220,7 @@ function sys<A extends Record<string, unknown>>(
     const r = do_syscall(e.machine, t, name, x as Record<string, number>);
     if (!r.ok) return failure(r.errno);
     const v = r.value as number;
-    return { ret: address ? hexAddr(v) : v };
+    return address ? { ret: hexAddr(v) } : v === 0 ? RET_0 : { ret: v };
   });
 }
 

@@ -71,27 +71,11 @@ export function args<F extends Record<string, Field<unknown>>>(
     return r.data;
   }
 
-  const plain = (raw: unknown): Out<F> | Invalid => {
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return INVALID;
-    for (const k in raw) if (!Object.hasOwn(fields, k)) return INVALID;
-    const src = raw as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      const f = list[i]!;
-      const v = src[k];
-      if (v === undefined) {
-        if (!f.optional) return INVALID;
-        if (f.default !== undefined) out[k] = f.default;
-        continue;
-      }
-      const p = f.parse!(v);
-      if (p === INVALID) return INVALID;
-      out[k] = p;
-    }
-    if (rule && rule(out as Out<F>) !== null) return INVALID;
-    return out as Out<F>;
-  };
+  const plain = compilePlain(
+    keys,
+    list,
+    rule as ((a: Record<string, unknown>) => string | null) | undefined,
+  ) as (raw: unknown) => Out<F> | Invalid;
 
   return {
     schema,
@@ -106,4 +90,48 @@ export function args<F extends Record<string, Field<unknown>>>(
       throw new ApiError(500, "DECODER_DRIFT", "the request decoders disagree on this request");
     },
   };
+}
+
+const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The plain decoder of one argument list, generated as straight-line code: one test per known key
+ * (unknown keys, `__proto__` and `constructor` included, are refused), one parse per field, and the
+ * result built as an object literal (one shape per call, where a loop of keyed stores made a
+ * dictionary-like object; ~2x faster). The keys are the call table's own identifiers (checked),
+ * never request data.
+ */
+function compilePlain(
+  keys: readonly string[],
+  list: readonly Field<unknown>[],
+  rule: ((a: Record<string, unknown>) => string | null) | undefined,
+): (raw: unknown) => Record<string, unknown> | Invalid {
+  for (const k of keys) if (!KEY.test(k)) throw new Error(`args: ${JSON.stringify(k)} is not an identifier`);
+  const lit = (k: string) => JSON.stringify(k);
+  const body: string[] = [
+    'if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return INVALID;',
+    keys.length === 0
+      ? "for (const k in raw) return INVALID;"
+      : `for (const k in raw) if (${keys.map((k) => `k !== ${lit(k)}`).join(" && ")}) return INVALID;`,
+  ];
+  keys.forEach((k, i) => {
+    const f = list[i]!;
+    body.push(`let v${i} = raw[${lit(k)}];`);
+    if (!f.optional) body.push(`if (v${i} === undefined) return INVALID;`);
+    const parse = `{ v${i} = parse[${i}](v${i}); if (v${i} === INVALID) return INVALID; }`;
+    if (f.optional) body.push(`if (v${i} === undefined) v${i} = dflt[${i}]; else ${parse}`);
+    else body.push(parse);
+  });
+  // Absent optional fields without a default stay absent (as zod leaves them).
+  const absent = keys.filter((_k, i) => list[i]!.optional && list[i]!.default === undefined);
+  body.push(`const out = { ${keys.map((k, i) => `${k}: v${i}`).join(", ")} };`);
+  for (const k of absent) body.push(`if (out.${k} === undefined) delete out.${k};`);
+  body.push("if (rule !== undefined && rule(out) !== null) return INVALID;", "return out;");
+  const make = new Function("INVALID", "parse", "dflt", "rule", `return (raw) => {\n${body.join("\n")}\n};`);
+  return make(
+    INVALID,
+    list.map((f) => f.parse),
+    list.map((f) => f.default),
+    rule,
+  ) as (raw: unknown) => Record<string, unknown> | Invalid;
 }

@@ -137,3 +137,26 @@ describe("each call's precompiled decoder agrees with its zod schema", () => {
     });
   }
 });
+
+describe("hostile keys", () => {
+  // JSON.parse makes `__proto__` an own key (no prototype is set); the decoders refuse it, and
+  // `constructor`, as they refuse any key that is not an argument.
+  const valid: Record<string, string> = {
+    mprotect: '"addr": "0x1000", "length": 4096, "prot": "PROT_READ"',
+    munlockall: "",
+    "memory/write": '"addr": "0x1000", "length": 1, "fill": 0',
+  };
+  for (const [call, fields] of Object.entries(valid))
+    for (const key of ["__proto__", "constructor", "toString", "hasOwnProperty"])
+      it(`${call} refuses ${key}`, () => {
+        const raw = JSON.parse(`{${fields}${fields ? ", " : ""}"${key}": {"polluted": 1}}`);
+        expect(Object.hasOwn(raw, key)).toBe(true);
+        const r = outcome(() => CALLS.get(call)!.args.decode(raw));
+        expect(r).toMatchObject({ ok: false, status: 400 });
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      });
+  it("accepts the same bodies without them", () => {
+    for (const [call, fields] of Object.entries(valid))
+      expect(outcome(() => CALLS.get(call)!.args.decode(JSON.parse(`{${fields}}`))).ok).toBe(true);
+  });
+});

@@ -79,6 +79,30 @@ describe("errors", () => {
       400,
       "FST_ERR_CTP_INVALID_JSON_BODY",
     );
+    expectError(
+      await s.http
+        .post(`/v1/machines/default/tasks/${pid}/mmap`)
+        .set("content-type", "application/json; charset=utf-8")
+        .send(""),
+      400,
+      "FST_ERR_CTP_EMPTY_JSON_BODY",
+    );
+    // The call routes parse JSON without secure-json-parse: __proto__ and constructor, own keys
+    // after JSON.parse, are refused as unknown arguments, at the top and nested.
+    const mmap = '"length": 4096, "prot": "PROT_READ", "flags": "MAP_PRIVATE|MAP_ANONYMOUS"';
+    for (const [path, body] of [
+      [`tasks/${pid}/mmap`, `{${mmap}, "__proto__": {"polluted": 1}}`],
+      [`tasks/${pid}/mmap`, `{${mmap}, "constructor": {"prototype": {"polluted": 1}}}`],
+      [`tasks/${pid}/execve`, '{"image": {"__proto__": {"polluted": 1}}}'],
+      [`tasks/${pid}/execve`, '{"image": "empty", "argv": ["x"], "constructor": {"polluted": 1}}'],
+    ] as const) {
+      const r = await s.http
+        .post(`/v1/machines/default/${path}`)
+        .set("content-type", "application/json")
+        .send(body);
+      expectError(r, 400, "FST_ERR_VALIDATION");
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    }
     // Nothing was mapped by any of these.
     expect((await s.http.get(`/v1/machines/default/tasks/${pid}/maps`)).text).toBe(
       "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n",

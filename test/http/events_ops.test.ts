@@ -105,6 +105,43 @@ describe("before the upgrade", () => {
   });
 });
 
+describe("an upgrade of a route that is not an event stream", () => {
+  it("is answered over HTTP, and its socket closed", async () => {
+    s = await startServer();
+    // A WebSocket client: the server answers as for a plain request (it may ignore Upgrade).
+    expect(await EventClient.refused(s, "/v1/machines/nope")).toMatchObject({
+      status: 404,
+      body: { code: "MACHINE_NOT_FOUND" },
+    });
+    // node:http: the reply, then the server closes the connection (HTTP gave the socket up).
+    const closed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = get(
+        `${s.url}/v1/machines`,
+        {
+          headers: {
+            connection: "upgrade",
+            upgrade: "websocket",
+            "sec-websocket-version": "13",
+            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          },
+        },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            body += c;
+          });
+          res.socket.on("close", () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on("upgrade", () => reject(new Error("upgraded")));
+      req.on("error", reject);
+    });
+    expect(closed.status).toBe(200);
+    expect(JSON.parse(closed.body)).toMatchObject({ machines: expect.any(Array) });
+  });
+});
+
 describe("metrics", () => {
   it("count subscribers and events", async () => {
     s = await startServer();

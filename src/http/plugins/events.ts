@@ -1,25 +1,21 @@
 /**
  * Event streams as a service of the app (`app.events`): the hub (src/events) fed by every machine
- * of the registry, @fastify/websocket for the upgrades, metrics, and shutdown: streams are closed
+ * of the registry, metrics, and shutdown (the event routes register @fastify/websocket, in their own
+ * context, so that no other route pays its per-request hooks): streams are closed
  * with 1001 before the HTTP server closes (a client that does not answer is cut after a grace
  * period), so a stalled client cannot hold the shutdown.
  */
-import websocket from "@fastify/websocket";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, Gauge } from "prom-client";
 import type { EventsConfig } from "../../config.js";
 import { EventHub } from "../../events/hub.js";
-import { BEARER_PROTOCOL_PREFIX, STREAM_PROTOCOL } from "./auth.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     events: EventHub;
   }
 }
-
-/** Largest client message (ops are small): ws closes the connection with 1009 above it. */
-const MAX_CLIENT_MESSAGE = 64 * 1024;
 
 async function eventsPlugin(app: FastifyInstance, opts: { config: EventsConfig }): Promise<void> {
   const hub = new EventHub(
@@ -31,25 +27,16 @@ async function eventsPlugin(app: FastifyInstance, opts: { config: EventsConfig }
   app.machines.onDelete((e) => hub.removeMachine(e.id));
   app.decorate("events", hub);
 
-  // Added before @fastify/websocket's own preClose (which would wait on every client's close
-  // handshake, 30 s behind a backlog): ours cuts the ones that do not answer.
+  // Registered before @fastify/websocket's own preClose (the event routes register it, in a child
+  // context, whose preClose runs after this one; it would wait on every client's close handshake,
+  // 30 s behind a backlog): ours cuts the ones that do not answer.
   app.addHook("preClose", async () => {
     await hub.close();
   });
-  await app.register(websocket, {
-    options: {
-      maxPayload: MAX_CLIENT_MESSAGE,
-      // Select `mmsim` when offered, else the first subprotocol that is not a token (a browser
-      // fails a connection whose offer gets no answer); never echo the token.
-      handleProtocols: (offered: Set<string>) => {
-        if (offered.has(STREAM_PROTOCOL)) return STREAM_PROTOCOL;
-        for (const p of offered) if (!p.startsWith(BEARER_PROTOCOL_PREFIX)) return p;
-        return false;
-      },
-    },
-  });
-  // An upgrade refused before @fastify/websocket's onRequest hook ran (auth is checked first) would
-  // leave its socket open once the error was sent: HTTP no longer owns an upgrade's socket.
+  // An upgrade answered over HTTP (refused before @fastify/websocket's onRequest hook ran, as auth
+  // is checked first, or sent to a route that is not an event stream: only the event routes' context
+  // has @fastify/websocket) would leave its socket open once the reply was sent: HTTP no longer owns
+  // an upgrade's socket.
   app.addHook("onResponse", (req, _reply, done) => {
     if (req.raw.headers.upgrade !== undefined && /\bupgrade\b/i.test(req.raw.headers.connection ?? ""))
       req.raw.socket.destroy();

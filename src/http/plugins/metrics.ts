@@ -3,7 +3,7 @@
  * name and errno, faults by kind, machines and tasks. Counters for the hot path are bound once per
  * label set, so a call costs a map lookup and an add.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, onResponseHookHandler } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { CallContext } from "../calls.js";
@@ -17,10 +17,6 @@ declare module "fastify" {
   interface FastifyInstance {
     metrics: Metrics;
   }
-  interface FastifyContextConfig {
-    /** "METHOD /route" for the request counter (set by the metrics plugin for every route). */
-    metricsKey?: string;
-  }
 }
 
 /** Counts kept as plain numbers on the hot path and copied into a prom-client counter at scrape time. */
@@ -31,6 +27,13 @@ class Tally<L extends string> {
     const c = this.counts.get(key);
     if (c) c.n += n;
     else this.counts.set(key, { labels: labels(), n });
+  }
+  /** Count n more under a key seen before; false when the key is new (then call add). */
+  bump(key: string, n = 1): boolean {
+    const c = this.counts.get(key);
+    if (c === undefined) return false;
+    c.n += n;
+    return true;
   }
   /** Publish (called from the counter's collect(), i.e. once per scrape). */
   publish(): void {
@@ -82,12 +85,14 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   });
 
   const observe: Metrics["observe"] = (call, errno, minor, major) => {
-    syscalls.add(errno === null ? call : `${call} ${errno}`, () => ({ call, errno: errno ?? "none" }));
+    // No closure on the hot path: the labels are only built for a key seen the first time.
+    if (!syscalls.bump(errno === null ? call : `${call} ${errno}`))
+      syscalls.add(errno === null ? call : `${call} ${errno}`, () => ({ call, errno: errno ?? "none" }));
     if (minor) faults.add("minor", () => ({ kind: "minor" }), minor);
     if (major) faults.add("major", () => ({ kind: "major" }), major);
   };
 
-  // Per route, per status: two map lookups and no string building on the hot path.
+  // Per route, per status: one map lookup and no string building on the hot path.
   const routes = new Map<string, Map<number, { n: number }>>();
   new Counter({
     name: "mmsim_http_requests_total",
@@ -103,23 +108,36 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       }
     },
   });
-  app.addHook("onResponse", (req, reply, done) => {
-    const key = req.routeOptions.config?.metricsKey ?? `${req.method} unmatched`;
+  const statusesOf = (key: string) => {
     let byStatus = routes.get(key);
     if (!byStatus) {
       byStatus = new Map();
       routes.set(key, byStatus);
     }
-    const status = reply.statusCode;
+    return byStatus;
+  };
+  const count = (byStatus: Map<number, { n: number }>, status: number) => {
     const c = byStatus.get(status);
     if (c) c.n++;
     else byStatus.set(status, { n: 1 });
-    done();
-  });
-  // Each route's "METHOD /url" label, built once when the route is added.
+  };
+  // Each route counts in an onResponse hook of its own, made when the route is added with its
+  // "METHOD /url" label (every route: the routes are added after this plugin), so no request
+  // looks its route up (req.routeOptions builds an object per call).
   app.addHook("onRoute", (route) => {
     const method = Array.isArray(route.method) ? route.method.join(",") : route.method;
-    route.config = { ...route.config, metricsKey: `${method} ${route.url}` };
+    const byStatus = statusesOf(`${method} ${route.url}`);
+    const hook: onResponseHookHandler = (_req, reply, done) => {
+      count(byStatus, reply.statusCode);
+      done();
+    };
+    const own = route.onResponse;
+    route.onResponse = own === undefined ? [hook] : [...(Array.isArray(own) ? own : [own]), hook];
+  });
+  // What no route matched (404s), by method.
+  app.addHook("onResponse", (req, reply, done) => {
+    if (req.is404) count(statusesOf(`${req.method} unmatched`), reply.statusCode);
+    done();
   });
 
   app.decorate("metrics", { registry, observe });
