@@ -818,6 +818,15 @@ function expectSameOrder(got: Vma[], want: Vma[]): void {
   if (i >= 0) expect([i, got[i]]).toEqual([i, want[i]]);
 }
 
+/** Each op on tree and model, the tree checked after every one; then both agree on neighbours. */
+function replay(t: VmaTree<Vma>, m: Model, ops: readonly Op[]): void {
+  for (const op of ops) {
+    step(t, m, op, P);
+    t.check();
+  }
+  checkNeighbours(t, m);
+}
+
 function checkNeighbours(t: VmaTree<Vma>, m: Model): void {
   const a = m.a;
   expectSameOrder([...t], a);
@@ -836,11 +845,7 @@ describe("VmaTree: property test against a sorted-array model", () => {
         (ops, guardPages) => {
           const t = makeTree(guardPages * P);
           const m = new Model(guardPages * P);
-          for (const op of ops) {
-            step(t, m, op, P);
-            t.check();
-          }
-          checkNeighbours(t, m);
+          replay(t, m, ops);
         },
       ),
       { numRuns: 300 },
@@ -1257,11 +1262,7 @@ describe("VmaTree: build (dup_mmap's bulk copy)", () => {
               expect(t.unmappedArea(len * P, lo * P, hi * P)).toBe(u.unmappedArea(len * P, lo * P, hi * P));
             }
           }
-          for (const op of ops) {
-            step(t, m, op, P);
-            t.check();
-          }
-          checkNeighbours(t, m);
+          replay(t, m, ops);
         },
       ),
       { numRuns: 150 },
