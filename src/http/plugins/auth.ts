@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { ApiError } from "../errors.js";
+import { isUpgrade } from "../upgrade.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
@@ -27,9 +28,8 @@ export const BEARER_PROTOCOL_PREFIX = "mmsim.bearer.";
  */
 function protocolAuthorization(req: FastifyRequest): string | undefined {
   const headers = req.headers;
-  if (!/\bupgrade\b/i.test(headers.connection ?? "") || req.method !== "GET") return undefined;
-  if (!/\/events(\?|$)/.test(req.url)) return undefined;
-  if (headers.upgrade?.toString().toLowerCase() !== "websocket") return undefined;
+  if (!isUpgrade(headers) || req.method !== "GET" || !/\/events(\?|$)/.test(req.url)) return undefined;
+  if (headers.upgrade?.toLowerCase() !== "websocket") return undefined;
   const offered = headers["sec-websocket-protocol"];
   if (typeof offered !== "string") return undefined;
   for (const p of offered.split(",")) {

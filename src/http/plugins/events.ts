@@ -10,6 +10,7 @@ import fp from "fastify-plugin";
 import { Counter, Gauge } from "prom-client";
 import type { EventsConfig } from "../../config.js";
 import { EventHub } from "../../events/hub.js";
+import { isUpgrade } from "../upgrade.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -38,8 +39,7 @@ async function eventsPlugin(app: FastifyInstance, opts: { config: EventsConfig }
   // has @fastify/websocket) would leave its socket open once the reply was sent: HTTP no longer owns
   // an upgrade's socket.
   app.addHook("onResponse", (req, _reply, done) => {
-    if (req.raw.headers.upgrade !== undefined && /\bupgrade\b/i.test(req.raw.headers.connection ?? ""))
-      req.raw.socket.destroy();
+    if (isUpgrade(req.raw.headers)) req.raw.socket.destroy();
     done();
   });
 
